@@ -1,0 +1,224 @@
+import { z } from 'zod';
+
+/** Config keys whose values are secrets: masked by `check-config`, redacted from logs. */
+export const SECRET_KEYS = ['clientSecret', 'token'] as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const THINKING_LEVELS = ['off', 'minimal', 'low', 'medium', 'high'] as const;
+
+const httpUrl = z
+  .string()
+  .refine((value) => /^https?:\/\/[^/\s]+/i.test(value) && URL.canParse(value), 'must be an http(s) URL')
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const positiveMs = (defaultMs: number, description: string) =>
+  z.number().int().positive().max(86_400_000).default(defaultMs).describe(description);
+
+const connectionField = (description: string) =>
+  z.number().int().positive().max(86_400_000).describe(description);
+
+/** Timing fields of one account's Stream connection, without defaults (all in milliseconds). */
+const connectionShape = {
+  openTimeoutMs: connectionField('Deadline for connections/open and for the WebSocket handshake.'),
+  heartbeatIntervalMs: connectionField('Interval of WebSocket control pings sent to DingTalk.'),
+  heartbeatTimeoutMs: connectionField(
+    'The socket counts as dead when nothing (frame or pong) arrived for this long.',
+  ),
+  reconnectInitialDelayMs: connectionField('First reconnect delay; doubles per failed attempt.'),
+  reconnectMaxDelayMs: connectionField('Cap of the reconnect delay.'),
+  stableAfterMs: connectionField(
+    'A connection open this long resets the reconnect attempt counter (defeats accept-then-drop loops).',
+  ),
+  drainTimeoutMs: connectionField(
+    'After a SYSTEM disconnect, the old socket is closed once in-flight frames are acked or after this.',
+  ),
+} as const;
+
+/** Defaults of the Stream connection timings. */
+export const CONNECTION_DEFAULTS = {
+  openTimeoutMs: 10_000,
+  heartbeatIntervalMs: 20_000,
+  heartbeatTimeoutMs: 60_000,
+  reconnectInitialDelayMs: 1_000,
+  reconnectMaxDelayMs: 60_000,
+  stableAfterMs: 30_000,
+  drainTimeoutMs: 10_000,
+} as const;
+
+/** Stream connection timings at the channel root, with defaults. */
+export const ConnectionSchema = z
+  .strictObject({
+    openTimeoutMs: connectionShape.openTimeoutMs.default(CONNECTION_DEFAULTS.openTimeoutMs),
+    heartbeatIntervalMs: connectionShape.heartbeatIntervalMs.default(CONNECTION_DEFAULTS.heartbeatIntervalMs),
+    heartbeatTimeoutMs: connectionShape.heartbeatTimeoutMs.default(CONNECTION_DEFAULTS.heartbeatTimeoutMs),
+    reconnectInitialDelayMs: connectionShape.reconnectInitialDelayMs.default(
+      CONNECTION_DEFAULTS.reconnectInitialDelayMs,
+    ),
+    reconnectMaxDelayMs: connectionShape.reconnectMaxDelayMs.default(CONNECTION_DEFAULTS.reconnectMaxDelayMs),
+    stableAfterMs: connectionShape.stableAfterMs.default(CONNECTION_DEFAULTS.stableAfterMs),
+    drainTimeoutMs: connectionShape.drainTimeoutMs.default(CONNECTION_DEFAULTS.drainTimeoutMs),
+  })
+  .describe('Stream connection timings.');
+
+/** Keys shared by the channel root and every `accounts.<id>` entry. */
+const accountShape = {
+  enabled: z.boolean().describe('Run this account.'),
+  name: z.string().min(1).describe('Display name used in logs and /status.'),
+  clientId: z.string().min(1).describe('DingTalk app Client ID (AppKey); also the robotCode.'),
+  clientSecret: z.string().min(1).describe('DingTalk app Client Secret (secret).'),
+  clientSecretFile: z
+    .string()
+    .min(1)
+    .describe('File holding the client secret (used when clientSecret is unset).'),
+  replyMode: z.enum(['text', 'markdown']).describe('Reply message type sent through the session webhook.'),
+  maxChars: z.number().int().min(50).max(6_000).describe('Longest reply message; longer replies are split.'),
+  tableMode: z
+    .enum(['code', 'off'])
+    .describe('`code` wraps markdown tables in a code block (DingTalk cannot render tables).'),
+  allowFrom: z
+    .array(z.string().min(1))
+    .describe('Allowed senders (senderStaffId or senderId); empty = everyone.'),
+  requireMention: z.boolean().describe('Groups: answer only when the bot is @-mentioned.'),
+  requirePrefix: z
+    .string()
+    .min(1)
+    .describe('Groups: also answer messages starting with this prefix (stripped).'),
+  isolateContextPerUserInGroup: z
+    .boolean()
+    .describe('Groups: one agent session per sender instead of per group.'),
+  mentionBypassUsers: z
+    .array(z.string().min(1))
+    .describe('Senders answered in groups without mention or prefix.'),
+  responsePrefix: z.string().describe('Text put before the first reply of each session.'),
+  showToolStatus: z.boolean().describe('Show a line per tool call (needs the OpenClaw WebSocket transport).'),
+  showToolResult: z.boolean().describe('Also show tool output (needs the OpenClaw WebSocket transport).'),
+  thinking: z
+    .enum(THINKING_LEVELS)
+    .describe('Thinking level per turn (needs the OpenClaw WebSocket transport).'),
+  apiBase: httpUrl.describe('DingTalk new-style API origin.'),
+  oapiBase: httpUrl.describe('DingTalk legacy oapi origin (session webhooks, media upload).'),
+  openPath: z.string().startsWith('/').describe('Path of the Stream connections/open endpoint on apiBase.'),
+  subscriptionsJson: z
+    .string()
+    .min(2)
+    .describe('JSON array of {type, topic} replacing the default subscriptions.'),
+  mediaRoots: z.array(z.string().min(1)).describe('Folders the agent may send files from.'),
+} as const;
+
+const ACCOUNT_DEFAULTS = {
+  enabled: true,
+  replyMode: 'markdown',
+  maxChars: 1800,
+  tableMode: 'code',
+  allowFrom: [],
+  requireMention: true,
+  isolateContextPerUserInGroup: false,
+  mentionBypassUsers: [],
+  showToolStatus: false,
+  showToolResult: false,
+  thinking: 'off',
+  apiBase: 'https://api.dingtalk.com',
+  oapiBase: 'https://oapi.dingtalk.com',
+  openPath: '/v1.0/gateway/connections/open',
+  mediaRoots: [],
+} as const;
+
+/** One `accounts.<id>` entry: every key optional, inherited from the channel root when absent. */
+// No defaults in here: an absent key must inherit the channel root's value, not a default.
+export const AccountOverrideSchema = z
+  .strictObject({ ...accountShape, connection: z.strictObject(connectionShape).partial() })
+  .partial();
+
+export type AccountOverride = z.infer<typeof AccountOverrideSchema>;
+
+export const DingTalkChannelSchema = z.strictObject({
+  enabled: accountShape.enabled.default(ACCOUNT_DEFAULTS.enabled),
+  name: accountShape.name.optional(),
+  clientId: accountShape.clientId.optional(),
+  clientSecret: accountShape.clientSecret.optional(),
+  clientSecretFile: accountShape.clientSecretFile.optional(),
+  replyMode: accountShape.replyMode.default(ACCOUNT_DEFAULTS.replyMode),
+  maxChars: accountShape.maxChars.default(ACCOUNT_DEFAULTS.maxChars),
+  tableMode: accountShape.tableMode.default(ACCOUNT_DEFAULTS.tableMode),
+  allowFrom: accountShape.allowFrom.default([]),
+  requireMention: accountShape.requireMention.default(ACCOUNT_DEFAULTS.requireMention),
+  requirePrefix: accountShape.requirePrefix.optional(),
+  isolateContextPerUserInGroup: accountShape.isolateContextPerUserInGroup.default(false),
+  mentionBypassUsers: accountShape.mentionBypassUsers.default([]),
+  responsePrefix: accountShape.responsePrefix.optional(),
+  showToolStatus: accountShape.showToolStatus.default(false),
+  showToolResult: accountShape.showToolResult.default(false),
+  thinking: accountShape.thinking.default(ACCOUNT_DEFAULTS.thinking),
+  apiBase: accountShape.apiBase.default(ACCOUNT_DEFAULTS.apiBase),
+  oapiBase: accountShape.oapiBase.default(ACCOUNT_DEFAULTS.oapiBase),
+  openPath: accountShape.openPath.default(ACCOUNT_DEFAULTS.openPath),
+  subscriptionsJson: accountShape.subscriptionsJson.optional(),
+  mediaRoots: accountShape.mediaRoots.default([]),
+  connection: ConnectionSchema.default(CONNECTION_DEFAULTS),
+  accounts: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'account ids use letters, digits, _ and -'),
+      AccountOverrideSchema,
+    )
+    .default({})
+    .describe(
+      'Extra bots; each inherits the channel keys above and overrides them. The root is account `default`.',
+    ),
+});
+
+export type DingTalkChannelConfig = z.infer<typeof DingTalkChannelSchema>;
+
+/** The whole configuration file (JSON5) after env overlays, before account resolution. */
+export const ConfigFileSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1').describe('Address the health HTTP server binds to.'),
+      port: z.number().int().min(0).max(65_535).default(8080),
+      shutdownGraceMs: positiveMs(20_000, 'How long SIGTERM waits for running turns to finish.'),
+    })
+    .default({ host: '127.0.0.1', port: 8080, shutdownGraceMs: 20_000 }),
+  openclaw: z
+    .strictObject({
+      baseUrl: httpUrl.default('http://127.0.0.1:18789').describe('OpenClaw gateway HTTP origin.'),
+      token: z.string().min(1).optional().describe('OpenClaw gateway token (secret).'),
+      tokenFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('File holding the gateway token (used when token is unset).'),
+      agentId: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+        .default('main')
+        .describe('OpenClaw agent answering.'),
+      timeoutMs: positiveMs(600_000, 'Longest time one agent turn may take.'),
+      connectTimeoutMs: positiveMs(10_000, 'TCP/TLS connect deadline towards OpenClaw.'),
+    })
+    .default({
+      baseUrl: 'http://127.0.0.1:18789',
+      agentId: 'main',
+      timeoutMs: 600_000,
+      connectTimeoutMs: 10_000,
+    }),
+  state: z
+    .strictObject({
+      dir: z.string().min(1).default('./state').describe('Folder for durable state.'),
+      dedupeTtlMs: z
+        .number()
+        .int()
+        .min(600_000)
+        .max(7 * 86_400_000)
+        .default(600_000)
+        .describe('How long an answered msgId stays remembered (at least 10 minutes).'),
+    })
+    .default({ dir: './state', dedupeTtlMs: 600_000 }),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).default({ level: 'info' }),
+  channels: z
+    .strictObject({ dingtalk: DingTalkChannelSchema.default(DingTalkChannelSchema.parse({})) })
+    .default({ dingtalk: DingTalkChannelSchema.parse({}) }),
+});
+
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+export type ConnectionConfig = z.infer<typeof ConnectionSchema>;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type ThinkingLevel = (typeof THINKING_LEVELS)[number];

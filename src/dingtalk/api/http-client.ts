@@ -1,0 +1,157 @@
+import { Agent, request } from 'undici';
+
+import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
+
+/** Options of the one undici agent used for every DingTalk HTTP call. */
+export interface DingTalkHttpOptions {
+  /** TCP/TLS connect deadline. @defaultValue 10_000 */
+  readonly connectTimeoutMs: number;
+  /** Whole-request deadline unless a call passes its own. @defaultValue 15_000 */
+  readonly requestTimeoutMs: number;
+  /** Told about every call: endpoint name and HTTP status, or `transport` when unreachable. */
+  readonly onCall?: (endpoint: string, status: string) => void;
+}
+
+export const DEFAULT_DINGTALK_HTTP_OPTIONS = {
+  connectTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+} as const satisfies DingTalkHttpOptions;
+
+export interface PostJsonOptions {
+  /** A short, secret-free name for logs and errors, e.g. `connections/open` or `session-webhook`. */
+  readonly endpoint: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+// oapi/webhook errcodes that mean "slow down" or "try again": 130101/302033 send too fast,
+// 90002/90018 rate limits, -1 system busy.
+const RETRYABLE_ERRCODES = new Set(['-1', '130101', '302033', '90002', '90018']);
+// Longest response body read into memory; DingTalk answers are small JSON documents.
+const MAX_RESPONSE_BYTES = 1_048_576;
+
+/** True when a DingTalk answer is worth retrying later (5xx, 429, throttling codes). */
+export function isRetryableAnswer(status: number, apiCode: string | undefined): boolean {
+  if (status >= 500 || status === 429) return true;
+  if (apiCode === undefined) return false;
+  return RETRYABLE_ERRCODES.has(apiCode) || /qpslimit|throttl|too\.?fast|toomany/i.test(apiCode);
+}
+
+/**
+ * DingTalk's HTTP APIs through one owned undici agent. Answers are checked the same way everywhere:
+ * non-2xx statuses and non-zero `errcode` inside 200 bodies become {@link DingTalkApiError};
+ * unreachable hosts become {@link DingTalkTransportError}. Nothing is retried here.
+ */
+export class DingTalkHttp {
+  readonly #agent: Agent;
+  readonly #options: DingTalkHttpOptions;
+
+  constructor(options: DingTalkHttpOptions = DEFAULT_DINGTALK_HTTP_OPTIONS) {
+    this.#options = options;
+    this.#agent = new Agent({
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.requestTimeoutMs,
+      bodyTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** POSTs JSON and returns the parsed JSON answer (`undefined` for an empty body). */
+  async postJson(url: string, body: unknown, options: PostJsonOptions): Promise<unknown> {
+    const timeoutSignal = AbortSignal.timeout(options.timeoutMs ?? this.#options.requestTimeoutMs);
+    const signal =
+      options.signal === undefined ? timeoutSignal : AbortSignal.any([options.signal, timeoutSignal]);
+    let status: number;
+    let text: string;
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        dispatcher: this.#agent,
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
+        body: JSON.stringify(body),
+        signal,
+      });
+      status = response.statusCode;
+      text = await readLimited(response.body);
+    } catch (error) {
+      this.#options.onCall?.(options.endpoint, 'transport');
+      throw new DingTalkTransportError(options.endpoint, error);
+    }
+    this.#options.onCall?.(options.endpoint, String(status));
+    return interpretAnswer(options.endpoint, status, text);
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const part of body) {
+    total += part.length;
+    if (total > MAX_RESPONSE_BYTES) {
+      body.destroy();
+      break;
+    }
+    parts.push(part);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** Maps one DingTalk answer to its JSON value or a typed error. Exported for unit tests. */
+export function interpretAnswer(endpoint: string, status: number, text: string): unknown {
+  let json: unknown;
+  try {
+    json = text.trim() === '' ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const fields = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
+  const requestId = stringField(fields['requestid'] ?? fields['requestId'] ?? fields['request_id']);
+  if (status < 200 || status >= 300) {
+    const apiCode = stringField(fields['code'] ?? fields['errcode']);
+    throw new DingTalkApiError({
+      endpoint,
+      status,
+      apiCode,
+      apiMessage: stringField(fields['message'] ?? fields['errmsg']),
+      requestId,
+      body: text,
+      retryable: isRetryableAnswer(status, apiCode),
+    });
+  }
+  if (json === undefined && text.trim() !== '') {
+    // A 200 that is not JSON comes from a proxy or captive portal, not DingTalk: never count it as sent.
+    throw new DingTalkApiError({
+      endpoint,
+      status,
+      apiMessage: 'answer is not JSON',
+      requestId,
+      body: text,
+      retryable: true,
+    });
+  }
+  const errcode = fields['errcode'];
+  if (errcode !== undefined && errcode !== 0 && errcode !== '0') {
+    const apiCode = stringField(errcode);
+    throw new DingTalkApiError({
+      endpoint,
+      status,
+      apiCode,
+      apiMessage: stringField(fields['errmsg']),
+      requestId,
+      body: text,
+      retryable: isRetryableAnswer(status, apiCode),
+    });
+  }
+  return json;
+}
+
+function stringField(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return undefined;
+}

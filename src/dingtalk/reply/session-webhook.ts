@@ -1,0 +1,32 @@
+import type { DingTalkHttp } from '../api/http-client.js';
+import { assertAllowedOrigin } from '../allowed-origins.js';
+import type { OutgoingMessage } from '../outgoing-message.js';
+
+/** Endpoint name used in logs, errors and metrics (the URL itself carries a credential). */
+export const SESSION_WEBHOOK_ENDPOINT = 'session-webhook';
+
+/** The webhook body for one message (`msgtype` text or markdown). */
+export function webhookBody(message: OutgoingMessage): Record<string, unknown> {
+  return message.kind === 'markdown'
+    ? { msgtype: 'markdown', markdown: { title: message.title, text: message.text } }
+    : { msgtype: 'text', text: { content: message.text } };
+}
+
+/**
+ * Posts one message to a conversation's session webhook. The URL must be on an allowed DingTalk
+ * origin. Throws `UrlRefusedError`, `DingTalkApiError` (incl. errcode inside a 200, e.g. 300001
+ * for an expired session) or `DingTalkTransportError`.
+ */
+export async function sendBySessionWebhook(
+  http: DingTalkHttp,
+  webhookUrl: string,
+  message: OutgoingMessage,
+  allowedOrigins: readonly string[],
+  signal?: AbortSignal,
+): Promise<void> {
+  assertAllowedOrigin(webhookUrl, allowedOrigins, 'session webhook');
+  await http.postJson(webhookUrl, webhookBody(message), {
+    endpoint: SESSION_WEBHOOK_ENDPOINT,
+    ...(signal === undefined ? {} : { signal }),
+  });
+}

@@ -1,0 +1,44 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+
+import type { Logger } from '../log/logger.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
+
+/** Per-account readiness as reported by `/readyz`. */
+export interface AccountReadiness {
+  readonly account: string;
+  readonly state: string;
+  readonly ready: boolean;
+}
+
+export interface HttpServerDependencies {
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  /** Current readiness of every enabled account. */
+  readonly readiness: () => readonly AccountReadiness[];
+  /** False once shutdown began. */
+  readonly isAccepting: () => boolean;
+}
+
+/**
+ * The operations HTTP surface: `/healthz` (process alive), `/readyz` (every account's stream open),
+ * `/metrics` (Prometheus). Returned un-started: the caller listens.
+ */
+export function buildHttpServer(deps: HttpServerDependencies): FastifyInstance {
+  const loggerInstance: FastifyBaseLogger = deps.logger.child({ component: 'http' });
+  const app = Fastify({ loggerInstance, disableRequestLogging: true, forceCloseConnections: true });
+
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+
+  app.get('/readyz', (_request, reply) => {
+    const accounts = deps.readiness();
+    const ready = deps.isAccepting() && accounts.every((account) => account.ready);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', accounts });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const body = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(body);
+  });
+
+  return app;
+}

@@ -1,0 +1,156 @@
+import { Writable } from 'node:stream';
+
+import { describe, expect, it } from 'vitest';
+
+import { createLogger } from './logger.js';
+import { REDACT_PATHS, REDACTED } from './redact.js';
+
+/** A destination stream that keeps every JSON line pino writes. */
+class LineCollector extends Writable {
+  readonly lines: string[] = [];
+
+  override _write(
+    chunk: Buffer | string,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.lines.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter((line) => line !== ''),
+    );
+    callback();
+  }
+
+  records(): Record<string, unknown>[] {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+}
+
+function setup() {
+  const destination = new LineCollector();
+  const logger = createLogger({ level: 'trace', version: '9.9.9-test', destination });
+  return { logger, destination };
+}
+
+/** `a.*.b["c-d"]` → ['a', 'any', 'b', 'c-d'] (every `*` filled with a concrete key). */
+function pathKeys(path: string): string[] {
+  return [...path.matchAll(/([^.[\]"]+)|\["([^"]+)"\]/g)].map((match) => {
+    const key = match[2] ?? match[1] ?? '';
+    return key === '*' ? 'anyKey' : key;
+  });
+}
+
+function nest(keys: readonly string[], leaf: unknown): Record<string, unknown> {
+  return keys.reduceRight<unknown>((inner, key) => ({ [key]: inner }), leaf) as Record<string, unknown>;
+}
+
+function valueAt(record: unknown, keys: readonly string[]): unknown {
+  return keys.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], record);
+}
+
+describe('createLogger', () => {
+  it('writes JSON lines with service, version, ISO time and the message', () => {
+    const { logger, destination } = setup();
+    logger.info({ component: 'bridge' }, 'hello');
+    const [record] = destination.records();
+    expect(record).toMatchObject({
+      level: 30,
+      service: 'openclaw-dingtalk-gateway',
+      version: '9.9.9-test',
+      component: 'bridge',
+      msg: 'hello',
+    });
+    expect(new Date(record?.['time'] as string).toISOString()).toBe(record?.['time']);
+  });
+
+  it('honours the level', () => {
+    const destination = new LineCollector();
+    const logger = createLogger({ level: 'warn', version: '1', destination });
+    logger.info('dropped');
+    logger.debug('dropped');
+    logger.warn('kept');
+    expect(destination.records().map((record) => record['msg'])).toEqual(['kept']);
+  });
+
+  it('serializes errors under err with their cause', () => {
+    const { logger, destination } = setup();
+    logger.error({ err: new Error('outer', { cause: new Error('inner') }) }, 'failed');
+    const err = destination.records()[0]?.['err'] as {
+      type: string;
+      message: string;
+      stack: string;
+      cause?: unknown;
+    };
+    expect(err).toMatchObject({
+      type: 'Error',
+      message: 'outer',
+      cause: { type: 'Error', message: 'inner' },
+    });
+    expect(err.stack).toContain('Error: outer');
+  });
+
+  it.each(REDACT_PATHS.map((path) => [path]))('censors %s', (path) => {
+    const { logger, destination } = setup();
+    const keys = pathKeys(path);
+    const secret = `secret-for-${keys.join('-')}`;
+    logger.trace(nest(keys, secret), 'with secret');
+    const [line] = destination.lines;
+    expect(line).toBeDefined();
+    expect(line).not.toContain(secret);
+    expect(valueAt(JSON.parse(line!), keys)).toBe(REDACTED);
+  });
+
+  it.each([
+    ['clientSecret'],
+    ['config.channels.dingtalk.accounts.x.clientSecret'],
+    ['config.channels.dingtalk.clientSecret'],
+    ['config.openclaw.token'],
+    ['config.dingtalk.clientSecret'],
+    ['account.clientSecret'],
+    ['headers.authorization'],
+    ['req.headers.authorization'],
+    ['headers.x-acs-dingtalk-access-token'],
+    ['sessionWebhook'],
+    ['message.sessionWebhook'],
+    ['a.token'],
+    ['a.b.token'],
+    ['token'],
+    ['ticket'],
+    ['reply.webhookUrl'],
+    ['media.downloadUrl'],
+    ['auth.accessToken'],
+  ])('censors a secret placed at %s, at every level from trace to fatal', (path) => {
+    const { logger, destination } = setup();
+    const keys = path.split('.');
+    const secret = 'SECRET-VALUE-1234';
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const)
+      logger[level](nest(keys, secret), level);
+    expect(destination.lines).toHaveLength(6);
+    for (const line of destination.lines) {
+      expect(line).not.toContain(secret);
+      expect(valueAt(JSON.parse(line), keys)).toBe(REDACTED);
+    }
+  });
+
+  it('censors secrets in child logger calls and keeps the other fields', () => {
+    const { logger, destination } = setup();
+    logger
+      .child({ component: 'dingtalk.api' })
+      .info({ endpoint: 'connections/open', clientSecret: 'S', nested: { token: 'T' } }, 'call');
+    expect(destination.records()[0]).toMatchObject({
+      component: 'dingtalk.api',
+      endpoint: 'connections/open',
+      clientSecret: REDACTED,
+      nested: { token: REDACTED },
+    });
+  });
+
+  it('does not alter the logged object', () => {
+    const { logger } = setup();
+    const payload = { clientSecret: 'S', a: { token: 'T' } };
+    logger.info(payload, 'x');
+    expect(payload).toEqual({ clientSecret: 'S', a: { token: 'T' } });
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+
+import { maskUrl, REDACT_PATHS, REDACTED } from './redact.js';
+
+describe('maskUrl', () => {
+  it.each([
+    [
+      'a session webhook',
+      'https://oapi.dingtalk.com/robot/sendBySession?session=79b4secret4d4b',
+      'https://oapi.dingtalk.com/robot/sendBySession?session=***',
+    ],
+    [
+      'a Stream endpoint with its ticket',
+      'wss://wss-open-connection.dingtalk.com:443/connect?ticket=abc-123&x=1',
+      'wss://wss-open-connection.dingtalk.com/connect?ticket=***&x=***',
+    ],
+    [
+      'a signed download URL',
+      'https://down.example.test/f/a.png?Expires=1&OSSAccessKeyId=AK&Signature=sig%2B%2F',
+      'https://down.example.test/f/a.png?Expires=***&OSSAccessKeyId=***&Signature=***',
+    ],
+    ['a repeated key once', 'https://x.test/p?a=1&a=2&b=3', 'https://x.test/p?a=***&b=***'],
+    ['a key without value', 'https://x.test/p?flag', 'https://x.test/p?flag=***'],
+    ['no query', 'https://x.test/path/to', 'https://x.test/path/to'],
+    ['an empty query', 'https://x.test/p?', 'https://x.test/p'],
+    ['a non-default port', 'http://127.0.0.1:8080/hook?session=s', 'http://127.0.0.1:8080/hook?session=***'],
+    ['userinfo', 'https://user:pass@x.test/p?q=1', 'https://x.test/p?q=***'],
+    ['a fragment', 'https://x.test/p?a=1#token=abc', 'https://x.test/p?a=***'],
+    ['an encoded key', 'https://x.test/p?a%20b=1', 'https://x.test/p?a%20b=***'],
+  ])('masks %s', (_name, input, expected) => {
+    expect(maskUrl(input)).toBe(expected);
+  });
+
+  it.each([
+    [
+      'a custom scheme',
+      'redis://user:pw@cache.internal:6379/0?password=pw',
+      'redis://cache.internal:6379/0?password=***',
+    ],
+  ])('keeps scheme and host of %s', (_name, input, expected) => {
+    expect(maskUrl(input)).toBe(expected);
+  });
+
+  it.each([
+    ['a relative URL', '/robot/sendBySession?session=secret'],
+    ['plain text', 'not a url secret'],
+    ['an empty string', ''],
+    ['a bare host', 'oapi.dingtalk.com/robot?session=secret'],
+  ])('masks %s entirely', (_name, input) => {
+    expect(maskUrl(input)).toBe(REDACTED);
+  });
+
+  it('never returns a query value, userinfo or fragment', () => {
+    const secrets = ['S1', 'S2', 'U1', 'P1', 'F1'];
+    const masked = maskUrl('https://U1:P1@x.test/a?one=S1&two=S2#F1');
+    for (const secret of secrets) expect(masked).not.toContain(secret);
+  });
+});
+
+describe('REDACT_PATHS', () => {
+  it('lists secrets at the top level and one and two levels down', () => {
+    for (const key of ['clientSecret', 'token', 'sessionWebhook']) {
+      expect(REDACT_PATHS).toContain(key);
+      expect(REDACT_PATHS).toContain(`*.${key}`);
+      expect(REDACT_PATHS).toContain(`*.*.${key}`);
+    }
+  });
+
+  it('lists the full config paths of secrets (a pino * matches one level only)', () => {
+    expect(REDACT_PATHS).toEqual(
+      expect.arrayContaining([
+        'config.openclaw.token',
+        'config.channels.dingtalk.clientSecret',
+        'config.channels.dingtalk.accounts.*.clientSecret',
+      ]),
+    );
+  });
+
+  it('has no duplicates', () => {
+    expect(new Set(REDACT_PATHS).size).toBe(REDACT_PATHS.length);
+  });
+});

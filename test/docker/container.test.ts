@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
+import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
+import { GATEWAY_START_COMMAND, GatewayProcess, REPO_ROOT } from '../helpers/gateway-process.js';
+import { testConfig } from '../helpers/test-config.js';
+
+const run = promisify(execFile);
+
+interface ComposeService {
+  build: string | { context: string };
+  environment: Record<string, string>;
+  ports: string[];
+  volumes: string[];
+  healthcheck: { test: string[] };
+  read_only?: boolean;
+  user?: string;
+}
+
+const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, ComposeService>;
+  volumes: Record<string, unknown>;
+};
+const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+
+/** The instructions of the last stage (the runtime image). */
+function runtimeStage(): string[] {
+  const lines = dockerfile.replace(/\\\n\s*/g, ' ').split('\n');
+  const lastFrom = lines.map((line) => line.startsWith('FROM ')).lastIndexOf(true);
+  return lines.slice(lastFrom).filter((line) => line.trim() !== '' && !line.startsWith('#'));
+}
+
+function instruction(name: string): string[] {
+  return runtimeStage()
+    .filter((line) => line.startsWith(`${name} `))
+    .map((line) => line.slice(name.length + 1).trim());
+}
+
+describe('Dockerfile', () => {
+  it('runs on Node 24, as a non-root user, with state on a volume', () => {
+    expect(instruction('FROM')[0]).toMatch(/^node:24[\w.-]* AS runtime$/);
+    expect(instruction('USER')).toEqual(['node']);
+    expect(instruction('WORKDIR')).toEqual(['/app']);
+    expect(instruction('VOLUME')).toEqual(['["/app/state"]']);
+    expect(dockerfile).toMatch(/chown node:node \/app\/state/);
+  });
+
+  it('starts with exactly the command the end-to-end tests run', () => {
+    expect(JSON.parse(instruction('CMD')[0]!)).toEqual([...GATEWAY_START_COMMAND]);
+  });
+
+  it('is multi-stage: the runtime copies only dist, production node_modules and package.json', () => {
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    expect(instruction('COPY').every((line) => line.startsWith('--from=build'))).toBe(true);
+    expect(dockerfile).toContain('npm prune --omit=dev');
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const service = compose.services['gateway']!;
+
+  it('reads the credentials and OpenClaw settings from the environment or .env', () => {
+    expect(service.build).toBe('.');
+    for (const name of [
+      'DINGTALK_CLIENT_ID',
+      'DINGTALK_CLIENT_SECRET',
+      'OPENCLAW_BASE_URL',
+      'OPENCLAW_TOKEN',
+      'OPENCLAW_AGENT_ID',
+      'PORT',
+      'LOG_LEVEL',
+    ]) {
+      expect(service.environment[name]).toMatch(new RegExp(`^\\$\\{${name}[:?-]`));
+    }
+    // The two credentials are required: compose refuses to start without them.
+    expect(service.environment['DINGTALK_CLIENT_ID']).toContain(':?');
+    expect(service.environment['DINGTALK_CLIENT_SECRET']).toContain(':?');
+  });
+
+  it('publishes the port, keeps state on a named volume and runs read-only', () => {
+    expect(service.ports).toEqual(['127.0.0.1:${PORT:-8080}:${PORT:-8080}']);
+    expect(service.volumes).toContain('gateway-state:/app/state');
+    expect(Object.keys(compose.volumes)).toContain('gateway-state');
+    expect(service.read_only).toBe(true);
+  });
+
+  it('has the same health check as the image', () => {
+    const [kind, ...command] = service.healthcheck.test;
+    expect(kind).toBe('CMD');
+    const imageCheck = JSON.parse(instruction('HEALTHCHECK')[0]!.replace(/^.*?CMD /, '')) as string[];
+    expect(command).toEqual(imageCheck);
+  });
+});
+
+describe('the health check command', () => {
+  let dingtalk: FakeDingTalk;
+  let openclaw: FakeOpenClaw;
+  let gateway: GatewayProcess;
+
+  beforeAll(async () => {
+    dingtalk = await FakeDingTalk.start();
+    openclaw = await FakeOpenClaw.start();
+    gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw) });
+  });
+
+  afterAll(async () => {
+    await gateway.kill();
+    await dingtalk.close();
+    await openclaw.close();
+  });
+
+  it('exits 0 against a running gateway and 1 when nothing listens', async () => {
+    const [, ...command] = compose.services['gateway']!.healthcheck.test;
+    const [binary, ...args] = command;
+    expect(binary).toBe('node');
+    const port = new URL(gateway.baseUrl).port;
+    await expect(run(process.execPath, args, { env: { PORT: port } })).resolves.toBeDefined();
+    await expect(run(process.execPath, args, { env: { PORT: '9' } })).rejects.toMatchObject({ code: 1 });
+  });
+});

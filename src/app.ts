@@ -1,9 +1,13 @@
-import { mkdirSync } from 'node:fs';
-
 import { Bridge } from './bridge/bridge.js';
-import { MemoryDedupeStore } from './bridge/dedupe.js';
+import { Dispatcher } from './bridge/dispatcher.js';
 import type { GatewayConfig } from './config/types.js';
+import { ConversationOutbox } from './delivery/conversation-outbox.js';
+import { type DeliveryPath, ReplyRouter } from './delivery/reply-router.js';
+import { AccessTokenCache } from './dingtalk/api/access-token.js';
 import { DEFAULT_DINGTALK_HTTP_OPTIONS, DingTalkHttp } from './dingtalk/api/http-client.js';
+import type { ProactiveSender } from './dingtalk/api/robot-send.js';
+import { originsOf } from './dingtalk/allowed-origins.js';
+import { STREAM_RECONNECT_POLICY } from './dingtalk/stream/backoff.js';
 import { StreamClient } from './dingtalk/stream/stream-client.js';
 import type { GatewayError } from './errors.js';
 import { type AccountReadiness, buildHttpServer } from './http/server.js';
@@ -11,13 +15,18 @@ import { runShutdown } from './lifecycle/shutdown.js';
 import type { Logger } from './log/logger.js';
 import { type GatewayMetrics, createMetrics } from './metrics/metrics.js';
 import { OpenClawChatClient } from './openclaw/chat-client.js';
+import { SqliteStateStore } from './state/sqlite-store.js';
 
 // Bounds for the shutdown steps that have no configured grace of their own.
 const STREAM_STOP_TIMEOUT_MS = 15_000;
 const CLOSE_TIMEOUT_MS = 5_000;
+// How often expired dedupe keys and idle rate-limit windows are dropped.
+const HOUSEKEEPING_INTERVAL_MS = 60_000;
+// Reply send retries: 0.5 s doubling to 8 s.
+const SEND_RETRY_BACKOFF = { ...STREAM_RECONNECT_POLICY, initialDelayMs: 500, maxDelayMs: 8_000 };
 
 export interface App {
-  /** Listens on the HTTP port and opens every account's stream. Resolves with the bound address. */
+  /** Opens the state, resumes unfinished messages, listens, and opens every account's stream. */
   start(): Promise<string>;
   /** Ordered, bounded, idempotent shutdown (STYLE.md D2). */
   stop(): Promise<void>;
@@ -28,7 +37,9 @@ export interface App {
 
 /** The composition root: the only place that creates components and wires them together. */
 export function createApp(config: GatewayConfig, logger: Logger): App {
+  const now = Date.now;
   const metrics = createMetrics({ collectProcessMetrics: true });
+  const store = new SqliteStateStore({ dir: config.state.dir, dedupeTtlMs: config.state.dedupeTtlMs });
   const http = new DingTalkHttp({
     ...DEFAULT_DINGTALK_HTTP_OPTIONS,
     onCall: (endpoint, status) => metrics.dingtalkApiCalls.inc({ endpoint, status }),
@@ -40,15 +51,57 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
     connectTimeoutMs: config.openclaw.connectTimeoutMs,
     logger: logger.child({ component: 'openclaw.client' }),
   });
-  const bridge = new Bridge({
-    accounts: config.accounts,
-    agent,
-    agentId: config.openclaw.agentId,
+  const proactive = new Map<string, ProactiveSender>(
+    config.accounts.map((account) => [
+      account.id,
+      {
+        apiBase: account.apiBase,
+        robotCode: account.clientId,
+        http,
+        tokens: new AccessTokenCache({
+          http,
+          apiBase: account.apiBase,
+          appKey: account.clientId,
+          appSecret: account.clientSecret,
+        }),
+      },
+    ]),
+  );
+  const router = new ReplyRouter({
     http,
-    dedupe: new MemoryDedupeStore(config.state.dedupeTtlMs),
-    logger,
+    proactive,
+    allowedOrigins: new Map(
+      config.accounts.map((account) => [account.id, originsOf([account.apiBase, account.oapiBase])]),
+    ),
+    policy: {
+      webhookSafetyMarginMs: config.delivery.webhookSafetyMarginMs,
+      attempts: config.delivery.sendAttempts,
+      retryBackoff: SEND_RETRY_BACKOFF,
+    },
     metrics,
+    now,
   });
+  const outbox = new ConversationOutbox<DeliveryPath>({
+    limitPerWindow: config.delivery.rateLimitMessages,
+    windowMs: config.delivery.rateLimitWindowMs,
+    now,
+  });
+  const dispatcher = new Dispatcher({
+    logger,
+    maxQueuePerConversation: config.delivery.maxQueuePerConversation,
+    deps: {
+      agent,
+      agentId: config.openclaw.agentId,
+      store,
+      outbox,
+      router,
+      accounts: new Map(config.accounts.map((account) => [account.id, account])),
+      delivery: config.delivery,
+      metrics,
+      now,
+    },
+  });
+  const bridge = new Bridge({ accounts: config.accounts, store, dispatcher, logger, metrics, now });
 
   const failedAccounts = new Set<string>();
   let reportAllFailed: (error: GatewayError) => void = () => undefined;
@@ -80,13 +133,18 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
     });
   const server = buildHttpServer({ logger, metrics, readiness, isAccepting: () => isAccepting });
   const log = logger.child({ component: 'app' });
+  let housekeeping: NodeJS.Timeout | undefined;
 
   let stopping: Promise<void> | undefined;
   return {
     metrics,
     allAccountsFailed,
     async start() {
-      mkdirSync(config.state.dir, { recursive: true });
+      dispatcher.resume(await store.unfinished());
+      housekeeping = setInterval(() => {
+        outbox.prune();
+        void store.sweep(now()).catch((error: unknown) => log.warn({ err: error }, 'dedupe sweep failed'));
+      }, HOUSEKEEPING_INTERVAL_MS);
       const address = await server.listen({ host: config.server.host, port: config.server.port });
       for (const stream of streams) stream.start();
       log.info(
@@ -104,6 +162,7 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
         log.info('shutting down');
         isAccepting = false;
         bridge.stopAccepting();
+        clearInterval(housekeeping);
         await runShutdown(
           [
             {
@@ -115,13 +174,23 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
               name: 'turns',
               timeoutMs: config.server.shutdownGraceMs + CLOSE_TIMEOUT_MS,
               run: async () => {
-                const aborted = await bridge.drain(config.server.shutdownGraceMs);
-                if (aborted > 0) log.warn({ aborted }, 'turns still running at shutdown were aborted');
+                const aborted = await dispatcher.drain(config.server.shutdownGraceMs);
+                if (aborted > 0)
+                  log.warn({ aborted }, 'unfinished messages stay in the inbox for the next start');
+              },
+            },
+            {
+              name: 'outbox',
+              timeoutMs: CLOSE_TIMEOUT_MS,
+              run: () => {
+                outbox.stop();
+                return Promise.resolve();
               },
             },
             { name: 'http-server', timeoutMs: CLOSE_TIMEOUT_MS, run: () => server.close() },
             { name: 'openclaw-client', timeoutMs: CLOSE_TIMEOUT_MS, run: () => agent.close() },
             { name: 'dingtalk-http', timeoutMs: CLOSE_TIMEOUT_MS, run: () => http.close() },
+            { name: 'state', timeoutMs: CLOSE_TIMEOUT_MS, run: () => store.close() },
           ],
           log,
         );

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   OPENCLAW_UNAVAILABLE: 'GW_OPENCLAW_UNAVAILABLE',
   OPENCLAW_STREAM: 'GW_OPENCLAW_STREAM',
   OPENCLAW_TIMEOUT: 'GW_OPENCLAW_TIMEOUT',
+  DELIVERY_FAILED: 'GW_DELIVERY_FAILED',
+  STATE_STORE: 'GW_STATE_STORE',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -183,6 +185,12 @@ export class OpenClawTimeoutError extends GatewayError {
     super(`OpenClaw did not finish the turn within ${timeoutMs} ms`);
     this.timeoutMs = timeoutMs;
   }
+}
+
+/** A reply could not reach the conversation by any route; `cause` holds the last failure. */
+export class UndeliverableError extends GatewayError {
+  readonly code = ERROR_CODES.DELIVERY_FAILED;
+  readonly retryable = false;
 }
 
 /**

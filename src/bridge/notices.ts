@@ -18,6 +18,11 @@ export const NOTICES = {
   failed: '⚠️ 抱歉，AI 助手处理时出错，请重试。(The assistant ran into an error; please try again.)',
   interrupted: '⚠️ 回复被中断。(The reply was interrupted.)',
   empty: '⚠️ AI 助手没有返回内容。(The assistant returned no answer.)',
+  tooLate:
+    '⚠️ 抱歉，这条消息未能及时得到回复，请重新发送。(Sorry, this message could not be answered in time; please send it again.)',
+  queueFull:
+    '⚠️ AI 助手正忙于处理之前的消息，请稍后再发。(The assistant is still busy with earlier messages; please send this again later.)',
+  gaveUp: '⚠️ 抱歉，这条消息多次处理失败，已放弃。(Sorry, this message failed repeatedly and was given up.)',
 } as const;
 
 /** The notice for a failed turn, chosen by error type; `hasPartialText` when some reply already exists. */

@@ -72,6 +72,7 @@ export function loadConfig(options: LoadConfigOptions): GatewayConfig {
       connectTimeoutMs: config.openclaw.connectTimeoutMs,
     },
     state: { dir: resolve(options.cwd, config.state.dir), dedupeTtlMs: config.state.dedupeTtlMs },
+    delivery: config.delivery,
     log: config.log,
     accounts,
     source: filePath ?? 'environment only',

@@ -212,6 +212,49 @@ export const ConfigFileSchema = z.strictObject({
         .describe('How long an answered msgId stays remembered (at least 10 minutes).'),
     })
     .default({ dir: './state', dedupeTtlMs: 600_000 }),
+  delivery: z
+    .strictObject({
+      maxMessageAgeMs: positiveMs(
+        900_000,
+        'A message still unanswered this long after it arrived (e.g. after downtime) gets a short apology instead of a late answer.',
+      ),
+      rateLimitMessages: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_000)
+        .default(20)
+        .describe('Reply messages per conversation per rate window; more wait (and are coalesced), none are dropped.'),
+      rateLimitWindowMs: positiveMs(60_000, 'The rate window.'),
+      maxQueuePerConversation: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_000)
+        .default(10)
+        .describe('Messages waiting per conversation; beyond it the sender is told the bot is busy.'),
+      webhookSafetyMarginMs: positiveMs(
+        300_000,
+        'A session webhook is not used this close to its expiry; the proactive API is used instead.',
+      ),
+      sendAttempts: z.number().int().min(1).max(20).default(4).describe('Tries per reply message and route.'),
+      turnAttempts: z
+        .number()
+        .int()
+        .min(1)
+        .max(10)
+        .default(3)
+        .describe('Tries per agent turn when OpenClaw fails before streaming anything.'),
+    })
+    .default({
+      maxMessageAgeMs: 900_000,
+      rateLimitMessages: 20,
+      rateLimitWindowMs: 60_000,
+      maxQueuePerConversation: 10,
+      webhookSafetyMarginMs: 300_000,
+      sendAttempts: 4,
+      turnAttempts: 3,
+    }),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).default({ level: 'info' }),
   channels: z
     .strictObject({ dingtalk: DingTalkChannelSchema.default(DingTalkChannelSchema.parse({})) })

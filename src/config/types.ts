@@ -42,11 +42,15 @@ export interface OpenClawConfig {
   readonly connectTimeoutMs: number;
 }
 
+/** Delivery guarantees: ages, rate limits, queue bounds, retries. */
+export type DeliveryConfig = Readonly<ConfigFile['delivery']>;
+
 /** The validated, deep-frozen configuration every component receives. */
 export interface GatewayConfig {
   readonly server: { readonly host: string; readonly port: number; readonly shutdownGraceMs: number };
   readonly openclaw: OpenClawConfig;
   readonly state: { readonly dir: string; readonly dedupeTtlMs: number };
+  readonly delivery: DeliveryConfig;
   readonly log: { readonly level: LogLevel };
   /** Enabled accounts only, in a stable order (`default` first). */
   readonly accounts: readonly AccountConfig[];

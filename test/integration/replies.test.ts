@@ -140,7 +140,7 @@ describe('OpenClaw failures', () => {
   it.each(FAILURE_CASES)(
     '$name gives the user a short notice, logged with its cause',
     async ({ reply, notice, log }) => {
-      const gw = await startGateway();
+      const gw = await startGateway({ delivery: { turnAttempts: 1 } });
       openclaw.enqueueReplies(reply);
       dingtalk.pushBotMessage(dingtalk.dmText('hello?'));
       const [post] = await dingtalk.waitForWebhookPosts(1);
@@ -151,6 +151,30 @@ describe('OpenClaw failures', () => {
       expect(await gw.metric('gateway_turns_total', { outcome: 'error' })).toBe(1);
     },
   );
+
+  it('asks again when OpenClaw fails before streaming anything, and answers once', async () => {
+    const gw = await startGateway();
+    openclaw.enqueueReplies(
+      { kind: 'raw', status: 502, contentType: 'text/html', body: '<html>bad gateway</html>' },
+      { kind: 'destroy' },
+    );
+    dingtalk.pushBotMessage(dingtalk.dmText('third time lucky'));
+    const [post] = await dingtalk.waitForWebhookPosts(1);
+    expect(markdownText(post!.body)).toBe('echo: third time lucky');
+    expect(openclaw.requests).toHaveLength(3);
+    expect(await gw.metric('gateway_turns_total', { outcome: 'ok' })).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(dingtalk.webhookPosts).toHaveLength(1);
+  });
+
+  it('does not ask again once text was streamed: the partial answer gets a notice instead', async () => {
+    await startGateway();
+    openclaw.enqueueReplies({ kind: 'stream', chunks: ['half an answer'], error: { message: 'boom' } });
+    dingtalk.pushBotMessage(dingtalk.dmText('go'));
+    const [post] = await dingtalk.waitForWebhookPosts(1);
+    expect(markdownText(post!.body)).toMatch(/^half an answer\n\n⚠️/);
+    expect(openclaw.requests).toHaveLength(1);
+  });
 
   it('keeps the text already streamed and adds an interruption notice when the stream breaks', async () => {
     await startGateway();
@@ -195,15 +219,17 @@ describe('webhook answers', () => {
     expect(posts[2]!.response.body).toMatchObject({ errcode: 0 });
   });
 
-  it('refuses a session webhook outside the DingTalk origins and sends nothing there', async () => {
+  it('refuses a session webhook outside the DingTalk origins and replies through the proactive API instead', async () => {
     const gw = await startGateway();
     const message = dingtalk.dmText('forged', {
+      senderStaffId: 'staff-9',
       sessionWebhook: 'http://127.0.0.2:9/robot/sendBySession?session=steal',
     });
     dingtalk.pushBotMessage(message);
-    const failure = await gw.waitForLog((line) => line.msg === 'reply could not be delivered');
-    expect(JSON.stringify(failure['err'])).toContain('not an allowed DingTalk origin');
-    expect(await gw.metric('gateway_replies_sent_total', { outcome: 'refused' })).toBe(1);
+    const [sent] = await dingtalk.waitForApiRequests('/v1.0/robot/oToMessages/batchSend', 1);
+    expect(sent!.body).toMatchObject({ userIds: ['staff-9'], msgKey: 'sampleMarkdown' });
+    const warning = await gw.waitForLog((line) => line.msg.startsWith('session webhook failed'));
+    expect(String(warning['error'])).toContain('not an allowed DingTalk origin');
     expect(dingtalk.webhookPosts).toHaveLength(0);
   });
 });

@@ -1,0 +1,62 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never edit a
+ * published migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL,
+    queue_key TEXT NOT NULL,
+    job_json TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reply_complete INTEGER NOT NULL DEFAULT 0,
+    accepted_at_ms INTEGER NOT NULL
+  );
+  CREATE TABLE reply_chunks (
+    inbox_id INTEGER NOT NULL REFERENCES inbox(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    message_json TEXT NOT NULL,
+    sent_at_ms INTEGER,
+    PRIMARY KEY (inbox_id, idx)
+  );
+  -- expires_at_ms NULL: the message is still in the inbox.
+  CREATE TABLE dedupe (
+    key TEXT PRIMARY KEY,
+    expires_at_ms INTEGER
+  );
+  CREATE INDEX dedupe_expiry ON dedupe(expires_at_ms) WHERE expires_at_ms IS NOT NULL;
+  CREATE TABLE routes (
+    conversation_key TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    chat_type TEXT NOT NULL,
+    webhook_url TEXT,
+    webhook_expires_at_ms INTEGER,
+    staff_id TEXT,
+    open_conversation_id TEXT
+  );
+  CREATE TABLE answered_sessions (
+    session_key TEXT PRIMARY KEY,
+    answered_at_ms INTEGER NOT NULL
+  );
+  `,
+];
+
+/** Brings the database schema up to date inside one transaction. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `state database schema version ${current} is newer than this gateway supports (${MIGRATIONS.length})`,
+    );
+  }
+  db.transaction(() => {
+    for (let version = current; version < MIGRATIONS.length; version += 1) {
+      db.exec(MIGRATIONS[version] ?? '');
+    }
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+}

@@ -1,0 +1,314 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
+
+import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
+import { migrate } from './sqlite-migrations.js';
+import type {
+  AcceptResult,
+  InboxRecord,
+  NewInboxEntry,
+  ReplyRoute,
+  StateStore,
+  StoredChunk,
+  StoredJob,
+} from './store.js';
+
+/** File name of the database inside `state.dir`. */
+export const SQLITE_FILE_NAME = 'gateway.sqlite';
+
+export interface SqliteStoreOptions {
+  /** Folder for the database (created when missing); `:memory:` for a throwaway store. */
+  readonly dir: string;
+  /** How long a finished message's dedupe key is kept. */
+  readonly dedupeTtlMs: number;
+}
+
+interface InboxRow {
+  id: number;
+  dedupe_key: string;
+  account_id: string;
+  queue_key: string;
+  job_json: string;
+  attempts: number;
+  reply_complete: number;
+  accepted_at_ms: number;
+}
+
+interface ChunkRow {
+  inbox_id: number;
+  idx: number;
+  message_json: string;
+  sent_at_ms: number | null;
+}
+
+interface RouteRow {
+  conversation_key: string;
+  account_id: string;
+  chat_type: 'dm' | 'group';
+  webhook_url: string | null;
+  webhook_expires_at_ms: number | null;
+  staff_id: string | null;
+  open_conversation_id: string | null;
+}
+
+interface PendingWrite {
+  readonly run: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The embedded {@link StateStore}: one SQLite file in WAL mode with `synchronous=FULL`, so an
+ * acknowledged message survives a crash of the process or the machine. Writes on the ACK path
+ * (`accept`, `remember`) are grouped: every call made in the same event-loop turn commits in one
+ * transaction (one fsync), each call in its own savepoint so one failure does not fail the others.
+ */
+export class SqliteStateStore implements StateStore {
+  readonly #db: Database.Database;
+  readonly #dedupeTtlMs: number;
+  readonly #pending: PendingWrite[] = [];
+  #isFlushScheduled = false;
+  readonly #statements;
+
+  constructor(options: SqliteStoreOptions) {
+    this.#dedupeTtlMs = options.dedupeTtlMs;
+    const path = options.dir === ':memory:' ? ':memory:' : join(options.dir, SQLITE_FILE_NAME);
+    if (options.dir !== ':memory:') mkdirSync(options.dir, { recursive: true });
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    migrate(this.#db);
+    this.#statements = this.#prepare();
+  }
+
+  #prepare() {
+    const db = this.#db;
+    return {
+      dedupeGet: db.prepare<[string], { expires_at_ms: number | null }>('SELECT expires_at_ms FROM dedupe WHERE key = ?'),
+      dedupeClaim: db.prepare<[string, number | null]>(
+        'INSERT INTO dedupe (key, expires_at_ms) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires_at_ms = excluded.expires_at_ms',
+      ),
+      inboxInsert: db.prepare<[string, string, string, string, number]>(
+        'INSERT INTO inbox (dedupe_key, account_id, queue_key, job_json, accepted_at_ms) VALUES (?, ?, ?, ?, ?)',
+      ),
+      inboxAll: db.prepare<[], InboxRow>('SELECT * FROM inbox ORDER BY id'),
+      inboxCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM inbox'),
+      inboxGet: db.prepare<[number], InboxRow>('SELECT * FROM inbox WHERE id = ?'),
+      inboxStart: db.prepare<[number]>('UPDATE inbox SET attempts = attempts + 1 WHERE id = ?'),
+      inboxComplete: db.prepare<[number]>('UPDATE inbox SET reply_complete = 1 WHERE id = ?'),
+      inboxDelete: db.prepare<[number]>('DELETE FROM inbox WHERE id = ?'),
+      chunksAll: db.prepare<[], ChunkRow>('SELECT * FROM reply_chunks ORDER BY inbox_id, idx'),
+      chunksNextIndex: db.prepare<[number], { next: number }>(
+        'SELECT COALESCE(MAX(idx) + 1, 0) AS next FROM reply_chunks WHERE inbox_id = ?',
+      ),
+      chunkInsert: db.prepare<[number, number, string]>(
+        'INSERT INTO reply_chunks (inbox_id, idx, message_json) VALUES (?, ?, ?)',
+      ),
+      chunkSent: db.prepare<[number, number, number]>(
+        'UPDATE reply_chunks SET sent_at_ms = ? WHERE inbox_id = ? AND idx = ?',
+      ),
+      routeGet: db.prepare<[string], RouteRow>('SELECT * FROM routes WHERE conversation_key = ?'),
+      routePut: db.prepare<[string, string, string, string | null, number | null, string | null, string | null]>(
+        `INSERT INTO routes (conversation_key, account_id, chat_type, webhook_url, webhook_expires_at_ms, staff_id, open_conversation_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(conversation_key) DO UPDATE SET
+           account_id = excluded.account_id, chat_type = excluded.chat_type,
+           webhook_url = excluded.webhook_url, webhook_expires_at_ms = excluded.webhook_expires_at_ms,
+           staff_id = excluded.staff_id, open_conversation_id = excluded.open_conversation_id`,
+      ),
+      answeredGet: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM answered_sessions WHERE session_key = ?'),
+      answeredPut: db.prepare<[string, number]>(
+        'INSERT INTO answered_sessions (session_key, answered_at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING',
+      ),
+      sweep: db.prepare<[number]>('DELETE FROM dedupe WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?'),
+    };
+  }
+
+  accept(entry: NewInboxEntry, route: ReplyRoute): Promise<AcceptResult> {
+    return this.#batched(() => {
+      if (this.#isClaimed(entry.dedupeKey, entry.acceptedAtMs)) return { status: 'duplicate' };
+      const s = this.#statements;
+      s.dedupeClaim.run(entry.dedupeKey, null);
+      const { lastInsertRowid } = s.inboxInsert.run(
+        entry.dedupeKey,
+        entry.accountId,
+        entry.queueKey,
+        JSON.stringify(entry.job),
+        entry.acceptedAtMs,
+      );
+      this.#putRoute(route);
+      return { status: 'accepted', id: Number(lastInsertRowid) };
+    });
+  }
+
+  remember(dedupeKey: string, nowMs: number): Promise<'remembered' | 'duplicate'> {
+    return this.#batched(() => {
+      if (this.#isClaimed(dedupeKey, nowMs)) return 'duplicate';
+      this.#statements.dedupeClaim.run(dedupeKey, nowMs + this.#dedupeTtlMs);
+      return 'remembered';
+    });
+  }
+
+  unfinished(): Promise<InboxRecord[]> {
+    const chunksByEntry = new Map<number, StoredChunk[]>();
+    for (const row of this.#statements.chunksAll.all()) {
+      const list = chunksByEntry.get(row.inbox_id) ?? [];
+      list.push({
+        index: row.idx,
+        message: JSON.parse(row.message_json) as OutgoingMessage,
+        sentAtMs: row.sent_at_ms ?? undefined,
+      });
+      chunksByEntry.set(row.inbox_id, list);
+    }
+    const records = this.#statements.inboxAll.all().map((row) => toRecord(row, chunksByEntry.get(row.id) ?? []));
+    return Promise.resolve(records);
+  }
+
+  markStarted(id: number): Promise<number> {
+    this.#statements.inboxStart.run(id);
+    return Promise.resolve(this.#statements.inboxGet.get(id)?.attempts ?? 0);
+  }
+
+  planReply(id: number, messages: readonly OutgoingMessage[], isComplete: boolean): Promise<void> {
+    const s = this.#statements;
+    this.#db.transaction(() => {
+      let index = s.chunksNextIndex.get(id)?.next ?? 0;
+      for (const message of messages) s.chunkInsert.run(id, index++, JSON.stringify(message));
+      if (isComplete) s.inboxComplete.run(id);
+    })();
+    return Promise.resolve();
+  }
+
+  markChunkSent(id: number, index: number, nowMs: number): Promise<void> {
+    this.#statements.chunkSent.run(nowMs, id, index);
+    return Promise.resolve();
+  }
+
+  finish(id: number, nowMs: number): Promise<void> {
+    const s = this.#statements;
+    this.#db.transaction(() => {
+      const row = s.inboxGet.get(id);
+      if (row === undefined) return;
+      s.inboxDelete.run(id);
+      s.dedupeClaim.run(row.dedupe_key, nowMs + this.#dedupeTtlMs);
+    })();
+    return Promise.resolve();
+  }
+
+  route(conversationKey: string): Promise<ReplyRoute | undefined> {
+    const row = this.#statements.routeGet.get(conversationKey);
+    return Promise.resolve(row === undefined ? undefined : toRoute(row));
+  }
+
+  hasAnswered(sessionKey: string): Promise<boolean> {
+    return Promise.resolve(this.#statements.answeredGet.get(sessionKey) !== undefined);
+  }
+
+  markAnswered(sessionKey: string, nowMs: number): Promise<void> {
+    this.#statements.answeredPut.run(sessionKey, nowMs);
+    return Promise.resolve();
+  }
+
+  inboxDepth(): Promise<number> {
+    return Promise.resolve(this.#statements.inboxCount.get()?.n ?? 0);
+  }
+
+  sweep(nowMs: number): Promise<number> {
+    return Promise.resolve(this.#statements.sweep.run(nowMs).changes);
+  }
+
+  close(): Promise<void> {
+    this.#flush();
+    if (this.#db.open) this.#db.close();
+    return Promise.resolve();
+  }
+
+  #isClaimed(key: string, nowMs: number): boolean {
+    const existing = this.#statements.dedupeGet.get(key);
+    return existing !== undefined && (existing.expires_at_ms === null || existing.expires_at_ms > nowMs);
+  }
+
+  #putRoute(route: ReplyRoute): void {
+    const existing = this.#statements.routeGet.get(route.conversationKey);
+    // Keep whichever session webhook lives longer: an old message accepted late must not replace a fresher one.
+    const keepOldWebhook =
+      existing?.webhook_url != null &&
+      (route.webhookUrl === undefined || (existing.webhook_expires_at_ms ?? 0) > (route.webhookExpiresAtMs ?? 0));
+    this.#statements.routePut.run(
+      route.conversationKey,
+      route.accountId,
+      route.chatType,
+      keepOldWebhook ? existing.webhook_url : (route.webhookUrl ?? null),
+      keepOldWebhook ? existing.webhook_expires_at_ms : (route.webhookExpiresAtMs ?? null),
+      route.staffId ?? existing?.staff_id ?? null,
+      route.openConversationId ?? existing?.open_conversation_id ?? null,
+    );
+  }
+
+  #batched<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#isFlushScheduled) {
+        this.#isFlushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#isFlushScheduled = false;
+    const batch = this.#pending.splice(0);
+    if (batch.length === 0) return;
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.#db.transaction(() => {
+        for (const write of batch) {
+          try {
+            // A nested transaction is a savepoint: a failing write rolls back alone.
+            results.push({ ok: true, value: this.#db.transaction(write.run)() });
+          } catch (error) {
+            results.push({ ok: false, value: error });
+          }
+        }
+      })();
+    } catch (error) {
+      for (const write of batch) write.reject(error);
+      return;
+    }
+    batch.forEach((write, index) => {
+      const result = results[index];
+      if (result?.ok === true) write.resolve(result.value);
+      else write.reject(result?.value);
+    });
+  }
+}
+
+function toRecord(row: InboxRow, chunks: StoredChunk[]): InboxRecord {
+  return {
+    id: row.id,
+    dedupeKey: row.dedupe_key,
+    accountId: row.account_id,
+    queueKey: row.queue_key,
+    job: JSON.parse(row.job_json) as StoredJob,
+    acceptedAtMs: row.accepted_at_ms,
+    attempts: row.attempts,
+    chunks,
+    isReplyComplete: row.reply_complete === 1,
+  };
+}
+
+function toRoute(row: RouteRow): ReplyRoute {
+  return {
+    conversationKey: row.conversation_key,
+    accountId: row.account_id,
+    chatType: row.chat_type,
+    webhookUrl: row.webhook_url ?? undefined,
+    webhookExpiresAtMs: row.webhook_expires_at_ms ?? undefined,
+    staffId: row.staff_id ?? undefined,
+    openConversationId: row.open_conversation_id ?? undefined,
+  };
+}

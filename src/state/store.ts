@@ -1,0 +1,89 @@
+import type { InboundMessage } from '../bridge/inbound-message.js';
+import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
+
+/** What is kept of an accepted message: enough to answer it after a restart. */
+export interface StoredJob {
+  readonly message: InboundMessage;
+  /** The text for the agent (prefix stripped). */
+  readonly text: string;
+  readonly sessionKey: string;
+}
+
+/** A message to accept into the inbox. */
+export interface NewInboxEntry {
+  readonly dedupeKey: string;
+  readonly accountId: string;
+  /** Ordering unit: entries with the same key are answered one at a time, in acceptance order. */
+  readonly queueKey: string;
+  readonly job: StoredJob;
+  readonly acceptedAtMs: number;
+}
+
+/** A reply message planned for an entry, and whether it reached DingTalk. */
+export interface StoredChunk {
+  readonly index: number;
+  readonly message: OutgoingMessage;
+  readonly sentAtMs: number | undefined;
+}
+
+/** An accepted message that is not finished yet. */
+export interface InboxRecord extends NewInboxEntry {
+  /** Acceptance order (monotonic). */
+  readonly id: number;
+  /** Agent turns started for it, over all runs of the gateway. */
+  readonly attempts: number;
+  /** Reply messages planned so far, in order. */
+  readonly chunks: readonly StoredChunk[];
+  /** True once every reply message is planned (the turn produced its whole answer). */
+  readonly isReplyComplete: boolean;
+}
+
+/** Where replies to one conversation can go. */
+export interface ReplyRoute {
+  /** `<accountId>:<conversationId>`. */
+  readonly conversationKey: string;
+  readonly accountId: string;
+  readonly chatType: 'dm' | 'group';
+  /** The freshest session webhook seen for the conversation, and when it expires. */
+  readonly webhookUrl: string | undefined;
+  readonly webhookExpiresAtMs: number | undefined;
+  /** DM fallback target (the sender's org userId); absent for external users. */
+  readonly staffId: string | undefined;
+  /** Group fallback target (= conversationId). */
+  readonly openConversationId: string | undefined;
+}
+
+/** `accepted` carries the new entry's id. */
+export type AcceptResult = { readonly status: 'accepted'; readonly id: number } | { readonly status: 'duplicate' };
+
+/**
+ * Durable state shared by the bridge and the delivery path. Every method is async so a networked
+ * driver (Redis) can implement the same contract as the embedded SQLite one.
+ *
+ * Dedupe keys are claimed atomically with the inbox insert; a key stays claimed while its entry
+ * is unfinished and for the dedupe TTL after `finish`.
+ */
+export interface StateStore {
+  /** Claims the entry's dedupe key and, when new, records the entry and refreshes its route. */
+  accept(entry: NewInboxEntry, route: ReplyRoute): Promise<AcceptResult>;
+  /** Claims a dedupe key for a message that gets no answer (rejected), until the TTL passes. */
+  remember(dedupeKey: string, nowMs: number): Promise<'remembered' | 'duplicate'>;
+  /** Every unfinished entry, in acceptance order. */
+  unfinished(): Promise<InboxRecord[]>;
+  /** Counts a turn start; returns the new attempt count. */
+  markStarted(id: number): Promise<number>;
+  /** Appends planned reply messages (after those already planned); `isComplete` when none follow. */
+  planReply(id: number, messages: readonly OutgoingMessage[], isComplete: boolean): Promise<void>;
+  markChunkSent(id: number, index: number, nowMs: number): Promise<void>;
+  /** The entry is answered (or given up): it leaves the inbox; its dedupe key expires after the TTL. */
+  finish(id: number, nowMs: number): Promise<void>;
+  route(conversationKey: string): Promise<ReplyRoute | undefined>;
+  /** Whether a session already got a reply (for `responsePrefix`). */
+  hasAnswered(sessionKey: string): Promise<boolean>;
+  markAnswered(sessionKey: string, nowMs: number): Promise<void>;
+  /** Unfinished entries (for metrics). */
+  inboxDepth(): Promise<number>;
+  /** Drops expired dedupe keys; returns how many. */
+  sweep(nowMs: number): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,146 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
+import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
+import { GatewayProcess } from '../helpers/gateway-process.js';
+import { testConfig } from '../helpers/test-config.js';
+
+let dingtalk: FakeDingTalk;
+let openclaw: FakeOpenClaw;
+let stateDir: string;
+const gateways: GatewayProcess[] = [];
+
+beforeEach(async () => {
+  dingtalk = await FakeDingTalk.start();
+  openclaw = await FakeOpenClaw.start();
+  stateDir = mkdtempSync(join(tmpdir(), 'gateway-state-'));
+});
+
+afterEach(async () => {
+  await Promise.all(gateways.splice(0).map((gateway) => gateway.kill()));
+  await dingtalk.close();
+  await openclaw.close();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+/** Starts a gateway on the shared state folder; each call is a fresh process (a restart). */
+async function startGateway(override: Record<string, unknown> = {}): Promise<GatewayProcess> {
+  const gateway = await GatewayProcess.start({
+    config: testConfig(dingtalk, openclaw, { state: { dir: stateDir }, ...override }),
+  });
+  gateways.push(gateway);
+  return gateway;
+}
+
+function markdownText(body: unknown): string {
+  return (body as { markdown: { text: string } }).markdown.text;
+}
+
+function delivered(): string[] {
+  return dingtalk.webhookPosts
+    .filter((post) => (post.response.body as { errcode?: number } | undefined)?.errcode === 0)
+    .map((post) => markdownText(post.body));
+}
+
+describe('kill -9 and restart on the same state folder', () => {
+  it('re-asks an interrupted turn and answers exactly once; a redelivery after the restart is deduped', async () => {
+    const first = await startGateway();
+    await dingtalk.waitForConnections(1);
+    openclaw.enqueueReplies({ kind: 'stream', chunks: ['never ', 'finished ', 'answer'], chunkDelayMs: 400 });
+    const message = dingtalk.dmText('survive a crash', { senderStaffId: 'crash-user' });
+    const pushed = dingtalk.pushBotMessage(message);
+    await dingtalk.waitForAck(pushed.messageId);
+    await openclaw.waitForRequests(1);
+    await first.stop('SIGKILL');
+    expect(dingtalk.webhookPosts).toHaveLength(0);
+
+    const second = await startGateway();
+    const [, retry] = await openclaw.waitForRequests(2);
+    expect(retry!.sessionKey).toBe('dingtalk:default:dm:crash-user');
+    expect(retry!.lastUserText).toBe('survive a crash');
+    await dingtalk.waitForWebhookPosts(1);
+    expect(delivered()).toEqual(['echo: survive a crash']);
+    await second.waitForLog((line) => line.msg === 'resuming unfinished messages' && line['entries'] === 1);
+
+    await dingtalk.waitForConnections(2);
+    const redelivery = dingtalk.pushBotMessage(message);
+    await dingtalk.waitForAck(redelivery.messageId);
+    await second.waitForLog(
+      (line) => line.msg.startsWith('duplicate delivery') && line['messageId'] === redelivery.messageId,
+    );
+    expect(openclaw.requests).toHaveLength(2);
+    expect(delivered()).toEqual(['echo: survive a crash']);
+  });
+
+  it('sends only the reply messages the user does not have yet', async () => {
+    const first = await startGateway({ channels: { dingtalk: { maxChars: 60 } } });
+    await dingtalk.waitForConnections(1);
+    const paragraphs = Array.from(
+      { length: 5 },
+      (_, index) => `Paragraph number ${index} of the long reply.`,
+    );
+    openclaw.enqueueReplies({ kind: 'stream', chunks: [paragraphs.join('\n\n')] });
+    let release: () => void = () => undefined;
+    const thirdArrived = new Promise<void>((resolve) => {
+      let posts = 0;
+      dingtalk.scriptWebhook(() => {
+        posts += 1;
+        if (posts !== 3) return undefined;
+        resolve();
+        // The third message never reaches the user: its connection dies with the gateway.
+        return new Promise((done) => (release = () => done({ destroySocket: true })));
+      });
+    });
+    dingtalk.pushBotMessage(dingtalk.dmText('long please'));
+    await thirdArrived;
+    await first.stop('SIGKILL');
+    release();
+    dingtalk.scriptWebhook(undefined);
+
+    await startGateway({ channels: { dingtalk: { maxChars: 60 } } });
+    await expect.poll(() => delivered().length, { timeout: 5_000 }).toBe(5);
+    expect(delivered()).toEqual(paragraphs);
+    expect(openclaw.requests).toHaveLength(1);
+  });
+
+  it('apologises instead of answering a message that became too old while the gateway was down', async () => {
+    const first = await startGateway({ delivery: { maxMessageAgeMs: 1_000 } });
+    await dingtalk.waitForConnections(1);
+    openclaw.enqueueReplies({ kind: 'hang' });
+    dingtalk.pushBotMessage(dingtalk.dmText('anyone there?'));
+    await openclaw.waitForRequests(1);
+    await first.stop('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+
+    await startGateway({ delivery: { maxMessageAgeMs: 1_000 } });
+    await dingtalk.waitForWebhookPosts(1);
+    expect(delivered()).toHaveLength(1);
+    expect(delivered()[0]).toContain('could not be answered in time');
+    expect(openclaw.requests).toHaveLength(1);
+  });
+
+  it('resumes several conversations in order after a crash', async () => {
+    const first = await startGateway();
+    await dingtalk.waitForConnections(1);
+    openclaw.setHandler(() => ({ kind: 'hang' }));
+    for (const user of ['u1', 'u2']) {
+      for (const index of [1, 2, 3]) {
+        const pushed = dingtalk.pushBotMessage(dingtalk.dmText(`${user}-${index}`, { senderStaffId: user }));
+        await dingtalk.waitForAck(pushed.messageId);
+      }
+    }
+    await openclaw.waitForRequests(2);
+    await first.stop('SIGKILL');
+    openclaw.setHandler((request) => ({ kind: 'stream', chunks: [`echo: ${request.lastUserText}`] }));
+
+    await startGateway();
+    await dingtalk.waitForWebhookPosts(6);
+    const byUser = (user: string): string[] => delivered().filter((text) => text.includes(`${user}-`));
+    expect(byUser('u1')).toEqual(['echo: u1-1', 'echo: u1-2', 'echo: u1-3']);
+    expect(byUser('u2')).toEqual(['echo: u2-1', 'echo: u2-2', 'echo: u2-3']);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { chunkReply, findFencedBlocks, type ReplyChunk } from './chunker.js';
+import { chunkReply, findFencedBlocks as reExportedFindFencedBlocks, type ReplyChunk } from './chunker.js';
+import { findFencedBlocks } from './fences.js';
 
 const texts = (chunks: readonly ReplyChunk[]): string[] => chunks.map((chunk) => chunk.text);
 
@@ -107,6 +108,24 @@ function markdownDocument(random: Random): string {
   return repeat(between(random, 1, 14), () => `${block(random)}${pick(random, separators)}`);
 }
 
+const SOUP_TOKENS = [
+  ...['`', '``', '```', '~', '~~~', '```ts', '\n```', '\n~~~', '\n    ```', '\n   ~~~~'],
+  ...['\n', '\n', '\n\n', '\r\n', ' ', ' ', '   ', '    ', '\t', '\u00a0', '\u3000'],
+  ...['# ', '## ', '> ', '- ', '* ', '1. ', '[', '](', ')', '![', '_', '|', '\\'],
+  ...['word', 'two words', '中文', '。', '，', '😀', '👨‍👩‍👧', 'e\u0301', '. ', '!', '”'],
+];
+
+/** Random markdown symbols, runs of fence characters and words too long for a chunk, in any order. */
+function symbolSoup(random: Random): string {
+  return repeat(between(random, 0, 50), () => {
+    const roll = random();
+    if (roll < 0.05) return repeat(between(random, 4, 60), () => word(random));
+    if (roll < 0.1) return pick(random, ['`', '~']).repeat(between(random, 3, 60));
+    if (roll < 0.14) return `\n${' '.repeat(between(random, 0, 24))}${pick(random, ['```', '~~~', '````'])}`;
+    return pick(random, SOUP_TOKENS);
+  });
+}
+
 /** Independent re-implementation of CommonMark fence pairing, applied to a chunk's own text. */
 function hasDanglingFence(markdown: string): boolean {
   let open: { char: string; length: number } | undefined;
@@ -116,7 +135,8 @@ function hasDanglingFence(markdown: string): boolean {
     const rest = match?.[2] ?? '';
     if (run === undefined) continue;
     if (open !== undefined) {
-      if (run.startsWith(open.char) && run.length >= open.length && rest.trim() === '') open = undefined;
+      // Only spaces and tabs may follow a closing run (CommonMark); a stray `\r` ends the line.
+      if (run.startsWith(open.char) && run.length >= open.length && /^[ \t\r]*$/.test(rest)) open = undefined;
     } else if (!(run.startsWith('`') && rest.includes('`'))) {
       open = { char: run.charAt(0), length: run.length };
     }
@@ -323,6 +343,43 @@ describe('chunkReply', () => {
     ]);
   });
 
+  it('sends a fence-like line longer than a chunk as a literal block, not an open fence', () => {
+    const input = `Intro.\n\`\`\`${'abcd '.repeat(12)}\`y\` tail`;
+    expect(texts(expectValid(input, 50))).toEqual([
+      'Intro.',
+      `~~~\n\`\`\`${'abcd '.repeat(8).trimEnd()}\n~~~`,
+      `${'abcd '.repeat(4)}\`y\` tail`,
+    ]);
+  });
+
+  it('hard-cuts an inline-code line longer than a chunk as text once its code span is in', () => {
+    const input = `\`\`\`x\`\`\` and more text, ${'abcd '.repeat(12)}`;
+    expect(texts(expectValid(input, 50))).toEqual([
+      '```x``` and more text, abcd abcd abcd abcd abcd ab',
+      'cd abcd abcd abcd abcd abcd abcd',
+    ]);
+  });
+
+  it('wraps an unclosed fence too long to reopen in a fence of the other character', () => {
+    expect(texts(expectValid('~'.repeat(12), 50))).toEqual([`\`\`\`\n${'~'.repeat(12)}\n\`\`\``]);
+  });
+
+  it.each([
+    ['a fence run longer than a chunk', '`'.repeat(120)],
+    ['a fence run split mid-line', `word ${'~'.repeat(70)} tail`],
+    [
+      'a block whose fences are too long to reopen',
+      `${'`'.repeat(15)}\n${'code line\n'.repeat(6)}${'`'.repeat(15)}`,
+    ],
+    ['a code line that would close its block when cut', `\`\`\`\n${'`'.repeat(60)}x\n\`\`\``],
+    [
+      'a fence-like line exposed by dropped indentation',
+      `${'a'.repeat(45)}\n${' '.repeat(20)}\`\`\`ts\ncode\nmore`,
+    ],
+  ])('leaves no fence open with %s', (_name, input) => {
+    expect(violations(input, chunkReply(input, 50), 50)).toEqual([]);
+  });
+
   it('splits before a link rather than inside its text', () => {
     const input = `${'word '.repeat(6)}[a link with many words](https://example.com/page) tail`;
     expect(texts(expectValid(input, 50))).toEqual([
@@ -368,12 +425,27 @@ describe('chunkReply', () => {
     expect(failures).toEqual([]);
   });
 
+  it.each([50, 64, 100, 333])('holds every contract on markdown symbol soup (maxChars %i)', (maxChars) => {
+    const random = createRandom(maxChars * 104_729);
+    const failures = Array.from({ length: 500 }, (_, run) => {
+      const input = symbolSoup(random);
+      return violations(input, chunkReply(input, maxChars), maxChars).map(
+        (problem) => `run ${run} ${JSON.stringify(input)}: ${problem}`,
+      );
+    }).flat();
+    expect(failures).toEqual([]);
+  });
+
   it.each([
     ['mixed markdown', (): string => markdownDocument(createRandom(1)).repeat(200)],
     ['one unbroken line', (): string => 'x'.repeat(1_000_000)],
     ['whitespace runs', (): string => `${' '.repeat(500_000)}x${'\n'.repeat(500_000)}y`],
     ['bracket runs', (): string => '['.repeat(1_000_000)],
     ['one huge code block', (): string => `\`\`\`\n${'code();\n'.repeat(125_000)}\`\`\``],
+    [
+      'fences too long to reopen and lines that only look like fences',
+      (): string => `${'`'.repeat(1000)}\n\`\`\`${'a'.repeat(3000)}\`\n${'~'.repeat(3000)}x\n`.repeat(150),
+    ],
   ])('chunks 1 MB of %s quickly', (_name, make) => {
     const input = make().slice(0, 1_000_000);
     const startedMs = performance.now();
@@ -385,30 +457,7 @@ describe('chunkReply', () => {
 });
 
 describe('findFencedBlocks', () => {
-  it('pairs fences by character and length and ignores non-fences', () => {
-    const input = '````md\n```\ninner\n```\n````\n    ```\n~~~\nopen';
-    expect(findFencedBlocks(input).map((block) => input.slice(block.openStart, block.end))).toEqual([
-      '````md\n```\ninner\n```\n````',
-      '~~~\nopen',
-    ]);
-  });
-
-  it('rejects backtick info strings containing backticks', () => {
-    expect(findFencedBlocks('``` a ` b\ntext\n```')).toMatchObject([{ openStart: 15, isClosed: false }]);
-  });
-
-  it('ends a block at its closing run, before trailing whitespace', () => {
-    expect(findFencedBlocks('~~~ js \r\nx\r\n~~~  \r\n')).toEqual([
-      {
-        openStart: 0,
-        bodyStart: 9,
-        closeStart: 12,
-        end: 15,
-        isClosed: true,
-        openLine: '~~~ js',
-        indent: '',
-        marker: '~~~',
-      },
-    ]);
+  it('stays importable from chunker.ts', () => {
+    expect(reExportedFindFencedBlocks).toBe(findFencedBlocks);
   });
 });

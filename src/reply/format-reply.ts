@@ -1,4 +1,4 @@
-import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
+import type { TextualMessage } from '../dingtalk/outgoing-message.js';
 import { chunkReply } from './chunker.js';
 import { titleFromMarkdown } from './markdown-title.js';
 import { convertTablesToCode } from './tables.js';
@@ -16,10 +16,10 @@ export const FALLBACK_TITLE = 'Reply';
  * Turns the agent's reply text into the messages to send, in order: tables converted (markdown
  * with `tableMode: code`), then split at `maxChars`, each markdown chunk titled by its first line.
  */
-export function formatReply(text: string, format: ReplyFormat): OutgoingMessage[] {
+export function formatReply(text: string, format: ReplyFormat): TextualMessage[] {
   const isMarkdown = format.replyMode === 'markdown';
   const body = isMarkdown && format.tableMode === 'code' ? convertTablesToCode(text) : text;
-  return chunkReply(body, format.maxChars).map((chunk): OutgoingMessage =>
+  return chunkReply(body, format.maxChars).map((chunk): TextualMessage =>
     isMarkdown
       ? { kind: 'markdown', title: titleFromMarkdown(chunk.text, FALLBACK_TITLE), text: chunk.text }
       : { kind: 'text', text: chunk.text },

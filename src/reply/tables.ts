@@ -3,7 +3,7 @@
  * DingTalk mobile client does not render markdown tables and shows their pipes literally.
  */
 
-import { findFencedBlocks } from './chunker.js';
+import { findFencedBlocks } from './fences.js';
 import { stripInlineMarkdown } from './markdown-title.js';
 import { displayWidth } from './text-width.js';
 

@@ -1,6 +1,6 @@
 import type { DingTalkHttp } from '../dingtalk/api/http-client.js';
 import { type ProactiveSender, type ProactiveTarget, sendProactive } from '../dingtalk/api/robot-send.js';
-import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
+import { type OutgoingMessage, isTextual } from '../dingtalk/outgoing-message.js';
 import { sendBySessionWebhook } from '../dingtalk/reply/session-webhook.js';
 import type { BackoffPolicy } from '../dingtalk/stream/backoff.js';
 import { DingTalkApiError, GatewayError, UndeliverableError, describeCause } from '../errors.js';
@@ -62,7 +62,8 @@ export class ReplyRouter {
     log: Logger,
     signal?: AbortSignal,
   ): Promise<DeliveryPath> {
-    if (this.#isWebhookUsable(route)) {
+    // Media messages can only travel through the proactive API.
+    if (isTextual(message) && this.#isWebhookUsable(route)) {
       try {
         await this.#attempt('webhook', log, signal, () =>
           sendBySessionWebhook(

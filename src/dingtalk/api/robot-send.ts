@@ -41,7 +41,42 @@ export type ProactiveBody =
       readonly msgParam: string;
     };
 
-export type ProactiveMsgKey = 'sampleMarkdown' | 'sampleText';
+export type ProactiveMsgKey =
+  | 'sampleMarkdown'
+  | 'sampleText'
+  | 'sampleImageMsg'
+  | 'sampleFile'
+  | 'sampleAudio'
+  | 'sampleVideo';
+
+/** `msgKey` and `msgParam` (before JSON encoding) for each kind of message (reference §5.3). */
+export function messageTemplate(message: OutgoingMessage): { msgKey: ProactiveMsgKey; param: Record<string, string> } {
+  switch (message.kind) {
+    case 'markdown':
+      return { msgKey: 'sampleMarkdown', param: { title: message.title, text: message.text } };
+    case 'text':
+      return { msgKey: 'sampleText', param: { content: message.text } };
+    case 'image':
+      return { msgKey: 'sampleImageMsg', param: { photoURL: message.mediaId } };
+    case 'file':
+      return {
+        msgKey: 'sampleFile',
+        param: { mediaId: message.mediaId, fileName: message.fileName, fileType: message.fileType },
+      };
+    case 'audio':
+      return { msgKey: 'sampleAudio', param: { mediaId: message.mediaId, duration: String(message.durationMs) } };
+    case 'video':
+      return {
+        msgKey: 'sampleVideo',
+        param: {
+          duration: String(message.durationSeconds),
+          videoMediaId: message.mediaId,
+          videoType: message.videoType,
+          ...(message.coverMediaId === undefined ? {} : { picMediaId: message.coverMediaId }),
+        },
+      };
+  }
+}
 
 /** A message too big for the proactive APIs; refused before anything is sent. Split it and try again. */
 export class ProactiveMessageTooLargeError extends GatewayError {
@@ -60,8 +95,7 @@ export class ProactiveMessageTooLargeError extends GatewayError {
 }
 
 /**
- * The request body for one message: `sampleMarkdown` with `{title, text}` or `sampleText` with
- * `{content}`. Throws {@link ProactiveMessageTooLargeError} when `msgParam` exceeds
+ * The request body for one message (see {@link messageTemplate}). Throws {@link ProactiveMessageTooLargeError} when `msgParam` exceeds
  * {@link MAX_MSG_PARAM_BYTES}.
  */
 export function proactiveBody(
@@ -69,10 +103,8 @@ export function proactiveBody(
   target: ProactiveTarget,
   message: OutgoingMessage,
 ): ProactiveBody {
-  const msgKey: ProactiveMsgKey = message.kind === 'markdown' ? 'sampleMarkdown' : 'sampleText';
-  const msgParam = JSON.stringify(
-    message.kind === 'markdown' ? { title: message.title, text: message.text } : { content: message.text },
-  );
+  const { msgKey, param } = messageTemplate(message);
+  const msgParam = JSON.stringify(param);
   const msgParamBytes = Buffer.byteLength(msgParam, 'utf8');
   if (msgParamBytes > MAX_MSG_PARAM_BYTES) {
     throw new ProactiveMessageTooLargeError(PROACTIVE_ENDPOINTS[target.kind].endpoint, msgParamBytes);

@@ -1,12 +1,12 @@
 import type { DingTalkHttp } from '../api/http-client.js';
 import { assertAllowedOrigin } from '../allowed-origins.js';
-import type { OutgoingMessage } from '../outgoing-message.js';
+import type { TextualMessage } from '../outgoing-message.js';
 
 /** Endpoint name used in logs, errors and metrics (the URL itself carries a credential). */
 export const SESSION_WEBHOOK_ENDPOINT = 'session-webhook';
 
 /** The webhook body for one message (`msgtype` text or markdown). */
-export function webhookBody(message: OutgoingMessage): Record<string, unknown> {
+export function webhookBody(message: TextualMessage): Record<string, unknown> {
   return message.kind === 'markdown'
     ? { msgtype: 'markdown', markdown: { title: message.title, text: message.text } }
     : { msgtype: 'text', text: { content: message.text } };
@@ -20,7 +20,7 @@ export function webhookBody(message: OutgoingMessage): Record<string, unknown> {
 export async function sendBySessionWebhook(
   http: DingTalkHttp,
   webhookUrl: string,
-  message: OutgoingMessage,
+  message: TextualMessage,
   allowedOrigins: readonly string[],
   signal?: AbortSignal,
 ): Promise<void> {

@@ -1,29 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { decideAccess, stripPrefix } from './access-control.js';
+import { inboundMessage as message } from '../../test/helpers/inbound-message.js';
 import type { InboundMessage } from './inbound-message.js';
 
-function message(overrides: Partial<InboundMessage> = {}): InboundMessage {
-  return {
-    accountId: 'default',
-    dedupeKey: 'robot:msg-1',
-    msgId: 'msg-1',
-    msgtype: 'text',
-    chatType: 'dm',
-    conversationId: 'cid-1',
-    conversationTitle: undefined,
-    senderKey: 'staff-1',
-    senderStaffId: 'staff-1',
-    senderId: '$:LWCP_v1:$enc1',
-    senderNick: 'Alice',
-    isMentioned: false,
-    text: 'hello',
-    sessionWebhook: undefined,
-    sessionWebhookExpiresAtMs: undefined,
-    createdAtMs: 0,
-    ...overrides,
-  };
-}
+import { decideAccess, stripPrefix } from './access-control.js';
 
 type Rules = Parameters<typeof decideAccess>[1];
 

@@ -1,3 +1,5 @@
+import type { InboundSegment, QuotedMessage } from './message-content.js';
+
 /** A bot message reduced to what the bridge needs, independent of DingTalk's payload shapes. */
 export interface InboundMessage {
   readonly accountId: string;
@@ -14,8 +16,12 @@ export interface InboundMessage {
   readonly senderId: string | undefined;
   readonly senderNick: string | undefined;
   readonly isMentioned: boolean;
-  /** The text for the agent: mention space trimmed, placeholders for media. */
+  /** The plain-text view: mention space trimmed, placeholders for media (access control, logs). */
   readonly text: string;
+  /** Text and media in the order they appeared (media are fetched when the turn runs). */
+  readonly segments: readonly InboundSegment[];
+  /** The message the user quoted, if this is a reply-with-quote. */
+  readonly quoted: QuotedMessage | undefined;
   readonly sessionWebhook: string | undefined;
   readonly sessionWebhookExpiresAtMs: number | undefined;
   readonly createdAtMs: number;

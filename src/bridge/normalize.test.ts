@@ -253,6 +253,8 @@ describe('normalizeBotMessage', () => {
       senderNick: '张三',
       isMentioned: false,
       text: 'hello DingTalk!',
+      segments: [{ type: 'text', text: 'hello DingTalk!' }],
+      quoted: undefined,
       sessionWebhook: 'https://oapi.dingtalk.com/robot/sendBySession?session=79b4xxxxxxxx4d4b',
       sessionWebhookExpiresAtMs: 1769857097744,
       createdAtMs: 1769851697611,

@@ -1,28 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
 import type { InboundMessage } from './inbound-message.js';
+import { inboundMessage } from '../../test/helpers/inbound-message.js';
+
 import { sessionKeyFor } from './session-key.js';
 
 function message(overrides: Partial<InboundMessage>): InboundMessage {
-  return {
+  return inboundMessage({
     accountId: 'sales',
-    dedupeKey: 'robot:m',
-    msgId: 'm',
-    msgtype: 'text',
-    chatType: 'dm',
     conversationId: 'cidAbC+/xyz==',
-    conversationTitle: undefined,
     senderKey: 'staffA',
     senderStaffId: 'staffA',
-    senderId: '$:LWCP_v1:$x',
-    senderNick: undefined,
-    isMentioned: false,
-    text: 'hi',
-    sessionWebhook: undefined,
-    sessionWebhookExpiresAtMs: undefined,
-    createdAtMs: 0,
     ...overrides,
-  };
+  });
 }
 
 describe('sessionKeyFor', () => {

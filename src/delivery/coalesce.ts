@@ -15,7 +15,12 @@ export function coalescibleCount(queue: readonly OutgoingMessage[], maxChars: nu
   let length = head.text.length;
   let count = 1;
   for (const next of queue.slice(1)) {
-    if (!isTextual(next) || next.kind !== head.kind || length + SEPARATOR.length + next.text.length > maxChars) break;
+    if (
+      !isTextual(next) ||
+      next.kind !== head.kind ||
+      length + SEPARATOR.length + next.text.length > maxChars
+    )
+      break;
     length += SEPARATOR.length + next.text.length;
     count += 1;
   }

@@ -59,6 +59,10 @@ export class ConversationOutbox<R> {
     deliver: DeliverFn<R>,
   ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
+      if (this.#abort.signal.aborted) {
+        reject(new Error('outbox stopped'));
+        return;
+      }
       const lane = this.#lane(conversationKey);
       lane.queue.push({ message, maxChars, deliver, resolve, reject });
       if (!lane.isPumping) void this.#pump(conversationKey, lane);
@@ -73,7 +77,7 @@ export class ConversationOutbox<R> {
     }
   }
 
-  /** Rejects everything still waiting for a rate-limit slot (shutdown). */
+  /** Rejects everything still waiting for a rate-limit slot, and every later send (shutdown). */
   stop(): void {
     this.#abort.abort(new Error('outbox stopped'));
   }

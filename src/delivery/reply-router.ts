@@ -12,6 +12,9 @@ import { withRetries } from '../util/retry.js';
 /** Which API carried a message. */
 export type DeliveryPath = 'webhook' | 'proactive';
 
+/** Expired webhook URLs remembered at most (a Set keeps insertion order: the oldest goes first). */
+const MAX_REMEMBERED_EXPIRED = 10_000;
+
 /** errcode of a session webhook that expired or never existed. */
 export const EXPIRED_SESSION_ERRCODE = '300001';
 
@@ -48,7 +51,7 @@ function isRetryable(error: unknown): boolean {
 export class ReplyRouter {
   readonly #options: ReplyRouterOptions;
   readonly #now: () => number;
-  /** Webhooks DingTalk reported expired: not tried again. Bounded by the routes in use. */
+  /** Webhooks DingTalk reported expired: not tried again. Oldest forgotten past {@link MAX_REMEMBERED_EXPIRED}. */
   readonly #expiredWebhooks = new Set<string>();
 
   constructor(options: ReplyRouterOptions) {
@@ -78,7 +81,7 @@ export class ReplyRouter {
       } catch (error) {
         if (signal?.aborted === true) throw error;
         if (error instanceof DingTalkApiError && error.apiCode === EXPIRED_SESSION_ERRCODE) {
-          this.#expiredWebhooks.add(route.webhookUrl ?? '');
+          this.#rememberExpired(route.webhookUrl ?? '');
         }
         log.warn(
           { error: describeCause(error) },
@@ -102,6 +105,14 @@ export class ReplyRouter {
     } catch (error) {
       if (signal?.aborted === true) throw error;
       throw new UndeliverableError(`reply undeliverable: ${describeCause(error)}`, { cause: error });
+    }
+  }
+
+  #rememberExpired(webhookUrl: string): void {
+    this.#expiredWebhooks.add(webhookUrl);
+    if (this.#expiredWebhooks.size > MAX_REMEMBERED_EXPIRED) {
+      const [oldest] = this.#expiredWebhooks;
+      if (oldest !== undefined) this.#expiredWebhooks.delete(oldest);
     }
   }
 

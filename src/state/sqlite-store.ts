@@ -81,14 +81,21 @@ export class SqliteStateStore implements StateStore {
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
-    migrate(this.#db);
+    try {
+      migrate(this.#db);
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
     this.#statements = this.#prepare();
   }
 
   #prepare() {
     const db = this.#db;
     return {
-      dedupeGet: db.prepare<[string], { expires_at_ms: number | null }>('SELECT expires_at_ms FROM dedupe WHERE key = ?'),
+      dedupeGet: db.prepare<[string], { expires_at_ms: number | null }>(
+        'SELECT expires_at_ms FROM dedupe WHERE key = ?',
+      ),
       dedupeClaim: db.prepare<[string, number | null]>(
         'INSERT INTO dedupe (key, expires_at_ms) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires_at_ms = excluded.expires_at_ms',
       ),
@@ -112,7 +119,9 @@ export class SqliteStateStore implements StateStore {
         'UPDATE reply_chunks SET sent_at_ms = ? WHERE inbox_id = ? AND idx = ?',
       ),
       routeGet: db.prepare<[string], RouteRow>('SELECT * FROM routes WHERE conversation_key = ?'),
-      routePut: db.prepare<[string, string, string, string | null, number | null, string | null, string | null]>(
+      routePut: db.prepare<
+        [string, string, string, string | null, number | null, string | null, string | null]
+      >(
         `INSERT INTO routes (conversation_key, account_id, chat_type, webhook_url, webhook_expires_at_ms, staff_id, open_conversation_id)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(conversation_key) DO UPDATE SET
@@ -120,11 +129,15 @@ export class SqliteStateStore implements StateStore {
            webhook_url = excluded.webhook_url, webhook_expires_at_ms = excluded.webhook_expires_at_ms,
            staff_id = excluded.staff_id, open_conversation_id = excluded.open_conversation_id`,
       ),
-      answeredGet: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM answered_sessions WHERE session_key = ?'),
+      answeredGet: db.prepare<[string], { n: number }>(
+        'SELECT 1 AS n FROM answered_sessions WHERE session_key = ?',
+      ),
       answeredPut: db.prepare<[string, number]>(
         'INSERT INTO answered_sessions (session_key, answered_at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING',
       ),
-      sweep: db.prepare<[number]>('DELETE FROM dedupe WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?'),
+      sweep: db.prepare<[number]>(
+        'DELETE FROM dedupe WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?',
+      ),
     };
   }
 
@@ -154,77 +167,96 @@ export class SqliteStateStore implements StateStore {
   }
 
   unfinished(): Promise<InboxRecord[]> {
-    const chunksByEntry = new Map<number, StoredChunk[]>();
-    for (const row of this.#statements.chunksAll.all()) {
-      const list = chunksByEntry.get(row.inbox_id) ?? [];
-      list.push({
-        index: row.idx,
-        message: JSON.parse(row.message_json) as OutgoingMessage,
-        sentAtMs: row.sent_at_ms ?? undefined,
-      });
-      chunksByEntry.set(row.inbox_id, list);
-    }
-    const records = this.#statements.inboxAll.all().map((row) => toRecord(row, chunksByEntry.get(row.id) ?? []));
-    return Promise.resolve(records);
+    return settle(() => {
+      const chunksByEntry = new Map<number, StoredChunk[]>();
+      for (const row of this.#statements.chunksAll.all()) {
+        const list = chunksByEntry.get(row.inbox_id) ?? [];
+        list.push({
+          index: row.idx,
+          message: JSON.parse(row.message_json) as OutgoingMessage,
+          sentAtMs: row.sent_at_ms ?? undefined,
+        });
+        chunksByEntry.set(row.inbox_id, list);
+      }
+      const records = this.#statements.inboxAll
+        .all()
+        .map((row) => toRecord(row, chunksByEntry.get(row.id) ?? []));
+      return records;
+    });
   }
 
   markStarted(id: number): Promise<number> {
-    this.#statements.inboxStart.run(id);
-    return Promise.resolve(this.#statements.inboxGet.get(id)?.attempts ?? 0);
+    return settle(() => {
+      this.#statements.inboxStart.run(id);
+      return this.#statements.inboxGet.get(id)?.attempts ?? 0;
+    });
   }
 
   planReply(id: number, messages: readonly OutgoingMessage[], isComplete: boolean): Promise<void> {
-    const s = this.#statements;
-    this.#db.transaction(() => {
-      let index = s.chunksNextIndex.get(id)?.next ?? 0;
-      for (const message of messages) s.chunkInsert.run(id, index++, JSON.stringify(message));
-      if (isComplete) s.inboxComplete.run(id);
-    })();
-    return Promise.resolve();
+    return settle(() => {
+      const s = this.#statements;
+      this.#db.transaction(() => {
+        let index = s.chunksNextIndex.get(id)?.next ?? 0;
+        for (const message of messages) s.chunkInsert.run(id, index++, JSON.stringify(message));
+        if (isComplete) s.inboxComplete.run(id);
+      })();
+    });
   }
 
   markChunkSent(id: number, index: number, nowMs: number): Promise<void> {
-    this.#statements.chunkSent.run(nowMs, id, index);
-    return Promise.resolve();
+    return settle(() => {
+      this.#statements.chunkSent.run(nowMs, id, index);
+    });
   }
 
   finish(id: number, nowMs: number): Promise<void> {
-    const s = this.#statements;
-    this.#db.transaction(() => {
-      const row = s.inboxGet.get(id);
-      if (row === undefined) return;
-      s.inboxDelete.run(id);
-      s.dedupeClaim.run(row.dedupe_key, nowMs + this.#dedupeTtlMs);
-    })();
-    return Promise.resolve();
+    return settle(() => {
+      const s = this.#statements;
+      this.#db.transaction(() => {
+        const row = s.inboxGet.get(id);
+        if (row === undefined) return;
+        s.inboxDelete.run(id);
+        s.dedupeClaim.run(row.dedupe_key, nowMs + this.#dedupeTtlMs);
+      })();
+    });
   }
 
   route(conversationKey: string): Promise<ReplyRoute | undefined> {
-    const row = this.#statements.routeGet.get(conversationKey);
-    return Promise.resolve(row === undefined ? undefined : toRoute(row));
+    return settle(() => {
+      const row = this.#statements.routeGet.get(conversationKey);
+      return row === undefined ? undefined : toRoute(row);
+    });
   }
 
   hasAnswered(sessionKey: string): Promise<boolean> {
-    return Promise.resolve(this.#statements.answeredGet.get(sessionKey) !== undefined);
+    return settle(() => {
+      return this.#statements.answeredGet.get(sessionKey) !== undefined;
+    });
   }
 
   markAnswered(sessionKey: string, nowMs: number): Promise<void> {
-    this.#statements.answeredPut.run(sessionKey, nowMs);
-    return Promise.resolve();
+    return settle(() => {
+      this.#statements.answeredPut.run(sessionKey, nowMs);
+    });
   }
 
   inboxDepth(): Promise<number> {
-    return Promise.resolve(this.#statements.inboxCount.get()?.n ?? 0);
+    return settle(() => {
+      return this.#statements.inboxCount.get()?.n ?? 0;
+    });
   }
 
   sweep(nowMs: number): Promise<number> {
-    return Promise.resolve(this.#statements.sweep.run(nowMs).changes);
+    return settle(() => {
+      return this.#statements.sweep.run(nowMs).changes;
+    });
   }
 
   close(): Promise<void> {
-    this.#flush();
-    if (this.#db.open) this.#db.close();
-    return Promise.resolve();
+    return settle(() => {
+      this.#flush();
+      if (this.#db.open) this.#db.close();
+    });
   }
 
   #isClaimed(key: string, nowMs: number): boolean {
@@ -237,7 +269,8 @@ export class SqliteStateStore implements StateStore {
     // Keep whichever session webhook lives longer: an old message accepted late must not replace a fresher one.
     const keepOldWebhook =
       existing?.webhook_url != null &&
-      (route.webhookUrl === undefined || (existing.webhook_expires_at_ms ?? 0) > (route.webhookExpiresAtMs ?? 0));
+      (route.webhookUrl === undefined ||
+        (existing.webhook_expires_at_ms ?? 0) > (route.webhookExpiresAtMs ?? 0));
     this.#statements.routePut.run(
       route.conversationKey,
       route.accountId,
@@ -284,6 +317,15 @@ export class SqliteStateStore implements StateStore {
       if (result?.ok === true) write.resolve(result.value);
       else write.reject(result?.value);
     });
+  }
+}
+
+/** Runs a synchronous SQLite operation; a throw becomes a rejection, as the async contract promises. */
+function settle<T>(operation: () => T): Promise<T> {
+  try {
+    return Promise.resolve(operation());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 

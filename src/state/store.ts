@@ -54,7 +54,8 @@ export interface ReplyRoute {
 }
 
 /** `accepted` carries the new entry's id. */
-export type AcceptResult = { readonly status: 'accepted'; readonly id: number } | { readonly status: 'duplicate' };
+export type AcceptResult =
+  { readonly status: 'accepted'; readonly id: number } | { readonly status: 'duplicate' };
 
 /**
  * Durable state shared by the bridge and the delivery path. Every method is async so a networked

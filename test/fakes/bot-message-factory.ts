@@ -228,3 +228,133 @@ export function groupText(
     context,
   );
 }
+
+/**
+ * One segment of a `richText` message (§2.2): `{ text }`, `{ type: 'picture', downloadCode }`,
+ * `{ type: 'at', atName, atUserId }`, `{ type: 'video' | 'audio' | 'file', downloadCode, fileName }` or
+ * anything else DingTalk may send. A plain string is shorthand for `{ text }`.
+ */
+export type RichTextElement = string | Readonly<Record<string, unknown>>;
+
+/** The `pictureDownloadCode` that accompanies a `downloadCode` (an alternative code, §2.2). */
+export function pictureDownloadCodeOf(downloadCode: string): string {
+  return `pWj${stableBase64(`picture:${downloadCode}`, 12)}`;
+}
+
+/** Builds a non-text message: `text` removed, `content` set. */
+function contentMessage(
+  msgtype: string,
+  content: unknown,
+  overrides: BotMessageOverrides,
+  context: Partial<BotMessageContext> | undefined,
+): BotMessageData {
+  return makeBotMessage({ text: undefined, ...overrides, msgtype, content }, context);
+}
+
+/** A `picture` message: `content: { pictureDownloadCode, downloadCode }` (a DM unless overridden). */
+export function picture(
+  downloadCode: string,
+  overrides: BotMessageOverrides = {},
+  context?: Partial<BotMessageContext>,
+): BotMessageData {
+  const content = { pictureDownloadCode: pictureDownloadCodeOf(downloadCode), downloadCode };
+  return contentMessage('picture', content, overrides, context);
+}
+
+/**
+ * A `richText` message: `content: { richText: [...] }`. Strings become `{ text }`; picture elements get a
+ * `pictureDownloadCode` when they have none.
+ */
+export function richText(
+  elements: readonly RichTextElement[],
+  overrides: BotMessageOverrides = {},
+  context?: Partial<BotMessageContext>,
+): BotMessageData {
+  const segments = elements.map((element) => {
+    if (typeof element === 'string') return { text: element };
+    if (element['type'] === 'picture' && typeof element['downloadCode'] === 'string') {
+      return { pictureDownloadCode: pictureDownloadCodeOf(element['downloadCode']), ...element };
+    }
+    return element;
+  });
+  return contentMessage('richText', { richText: segments }, overrides, context);
+}
+
+/** A `file` message (DMs only in real DingTalk): `content: { spaceId, fileName, downloadCode, fileId }`. */
+export function fileMessage(
+  downloadCode: string,
+  fileName: string,
+  overrides: BotMessageOverrides = {},
+  context?: Partial<BotMessageContext>,
+): BotMessageData {
+  const fileId = String(parseInt(createHash('sha256').update(downloadCode).digest('hex').slice(0, 10), 16));
+  const content = { spaceId: '2230000573', fileName, downloadCode, fileId };
+  return contentMessage('file', content, overrides, context);
+}
+
+/** An `audio` message: `content: { downloadCode, recognition }` (DingTalk's speech-to-text). */
+export function audioMessage(
+  recognition: string,
+  downloadCode: string,
+  overrides: BotMessageOverrides = {},
+  context?: Partial<BotMessageContext>,
+): BotMessageData {
+  return contentMessage('audio', { downloadCode, recognition }, overrides, context);
+}
+
+/** A `video` message: `content: { duration, videoType, downloadCode }`; duration in seconds, as a string. */
+export function videoMessage(
+  downloadCode: string,
+  video: { durationSeconds?: number; videoType?: string } = {},
+  overrides: BotMessageOverrides = {},
+  context?: Partial<BotMessageContext>,
+): BotMessageData {
+  const content = {
+    duration: String(video.durationSeconds ?? 5),
+    videoType: video.videoType ?? 'mp4',
+    downloadCode,
+  };
+  return contentMessage('video', content, overrides, context);
+}
+
+/** The quoted message inside `text.repliedMsg` (§2.3). `content` may be an object or a JSON string. */
+export interface RepliedMessage {
+  msgType: string;
+  msgId: string;
+  senderId: string;
+  createdAt: number;
+  content?: unknown;
+}
+
+/**
+ * A quoted message for {@link quotedText}: `msgType` `text` (`content: { text }`), `picture`
+ * (`{ downloadCode }`), `file` (`{ spaceId, fileName, downloadCode, fileId }`), `richText`
+ * (`{ richText: [...] }`) or any other type DingTalk sends. `asJsonString` encodes `content` as a JSON
+ * string, as some deliveries do.
+ */
+export function repliedMessage(
+  msgType: string,
+  content: unknown,
+  options: { asJsonString?: boolean; msgId?: string; senderStaffId?: string; createdAt?: number } = {},
+): RepliedMessage {
+  return {
+    msgType,
+    msgId: options.msgId ?? newMsgId(),
+    senderId: lwcpId(`user:${options.senderStaffId ?? DEFAULT_STAFF_ID}`),
+    createdAt: options.createdAt ?? Date.now(),
+    content: options.asJsonString === true ? JSON.stringify(content) : content,
+  };
+}
+
+/** A text message that quotes `replied`: `text: { content, isReplyMsg: true, repliedMsg }`. */
+export function quotedText(
+  text: string,
+  replied: RepliedMessage,
+  overrides: BotMessageOverrides = {},
+  context?: Partial<BotMessageContext>,
+): BotMessageData {
+  return makeBotMessage(
+    { msgtype: 'text', text: { content: text, isReplyMsg: true, repliedMsg: replied }, ...overrides },
+    context,
+  );
+}

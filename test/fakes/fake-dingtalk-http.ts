@@ -1,12 +1,20 @@
 /**
  * HTTP half of the fake DingTalk: api.dingtalk.com and oapi.dingtalk.com paths (connections/open, access
- * tokens, robot send APIs) and session webhooks, with scripted answers and a record of every request.
+ * tokens, robot send APIs, media via `fake-dingtalk-media.ts`) and session webhooks, with scripted
+ * answers and a record of every request.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { SESSION_WEBHOOK_PATH } from './bot-message-factory.js';
-import { apiError, oapiAnswer, robotSendAnswer, sessionWebhookAnswer } from './fake-dingtalk-answers.js';
+import {
+  apiError,
+  oapiAnswer,
+  robotSendAnswer,
+  sessionWebhookAnswer,
+  writeAnswer,
+} from './fake-dingtalk-answers.js';
+import { FAKE_FILES_PATH_PREFIX, FakeDingTalkMedia } from './fake-dingtalk-media.js';
 import {
   isNonEmptyString,
   isRecord,
@@ -40,6 +48,7 @@ export class FakeDingTalkHttp {
   readonly webhookPosts: RecordedWebhookPost[] = [];
   readonly robotMessages: RecordedRobotMessage[] = [];
   readonly issuedAccessTokens: string[] = [];
+  readonly media: FakeDingTalkMedia;
   readonly #state: FakeDingTalkState;
   readonly #accessTokens = new Map<string, number>();
   readonly #apiScripts = new Map<string, ApiScriptHandler>();
@@ -48,6 +57,7 @@ export class FakeDingTalkHttp {
 
   constructor(state: FakeDingTalkState) {
     this.#state = state;
+    this.media = new FakeDingTalkMedia(state, (token) => this.#isLiveToken(token));
   }
 
   /** The next `count` connections/open calls answer `status` with `body` (an error body by default). */
@@ -110,14 +120,10 @@ export class FakeDingTalkHttp {
       return;
     }
     if (answer.delayMs !== undefined) await this.#state.sleep(answer.delayMs);
-    const json = answer.body === undefined ? '' : JSON.stringify(answer.body);
-    res.writeHead(answer.status, {
-      'content-type': 'application/json;charset=utf-8',
-      'x-acs-request-id': newRequestId(),
-      ...answer.headers,
-    });
-    res.end(json);
-    const response = { status: answer.status, body: answer.body };
+    const bytesSent = await writeAnswer(res, answer, (delayMs) => this.#state.sleep(delayMs));
+    const raw = answer.rawBody;
+    const body = raw === undefined ? answer.body : typeof raw === 'string' ? raw : undefined;
+    const response = { status: answer.status, body, bytesSent };
     this.apiRequests.push({ ...view, atMs: Date.now(), response });
     if (view.path === SESSION_WEBHOOK_PATH) {
       const sessionId = url.searchParams.get('session');
@@ -153,7 +159,14 @@ export class FakeDingTalkHttp {
         return this.#robotSend(view, 'group');
       case `POST ${SESSION_WEBHOOK_PATH}`:
         return this.#sessionWebhook(view, isJson, buffer.length);
+      case 'POST /media/upload':
+        return this.media.upload(view, buffer);
+      case 'POST /v1.0/robot/messageFiles/download':
+        return this.media.messageFilesDownload(view);
       default:
+        if (view.method === 'GET' && view.path.startsWith(FAKE_FILES_PATH_PREFIX)) {
+          return this.media.serveFile(view);
+        }
         return apiError(404, 'notFound', `no such API: ${view.method} ${view.path}`);
     }
   }
@@ -253,22 +266,24 @@ export class FakeDingTalkHttp {
     return { status: 200, body };
   }
 
-  #hasValidToken(view: ApiRequestView): boolean {
-    const token = view.headers['x-acs-dingtalk-access-token'];
+  /** New tokens are also accepted as oapi `access_token` (reference §4). */
+  #isLiveToken(token: unknown): boolean {
     if (typeof token !== 'string') return false;
     const expiresAtMs = this.#accessTokens.get(token);
     return expiresAtMs !== undefined && Date.now() < expiresAtMs;
   }
 
   #robotSend(view: ApiRequestView, kind: 'oto' | 'group'): ScriptedResponse {
-    if (!this.#hasValidToken(view)) {
+    if (!this.#isLiveToken(view.headers['x-acs-dingtalk-access-token'])) {
       return apiError(
         this.#state.options.invalidTokenStatus,
         'InvalidAuthentication',
         '不合法的access_token',
       );
     }
-    const { answer, accepted } = robotSendAnswer(view, kind, this.#state.options.clientId);
+    const { answer, accepted } = robotSendAnswer(view, kind, this.#state.options.clientId, (mediaId) =>
+      this.media.mediaTypeOf(mediaId),
+    );
     if (accepted !== undefined) this.robotMessages.push(accepted);
     return answer;
   }

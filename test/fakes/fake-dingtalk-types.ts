@@ -40,6 +40,8 @@ export interface FakeDingTalkOptions {
   invalidTokenStatus?: 400 | 401 | undefined;
   /** Source of randomness for picking the connection that receives a push. @defaultValue `Math.random` */
   random?: (() => number) | undefined;
+  /** Lifetime of the signed URLs from messageFiles/download (real value unknown). @defaultValue 3_600_000 */
+  downloadUrlTtlMs?: number | undefined;
 }
 
 /** Defaults of {@link FakeDingTalkOptions}. */
@@ -55,6 +57,7 @@ export const DEFAULT_FAKE_DINGTALK_OPTIONS = {
   maxRedeliveries: 1,
   webhookMaxBodyBytes: 20_000,
   invalidTokenStatus: 400,
+  downloadUrlTtlMs: 3_600_000,
 } as const satisfies FakeDingTalkOptions;
 
 /** Default timeout of every `waitFor…` helper. */
@@ -74,9 +77,24 @@ export interface DownstreamFrame {
   data: string;
 }
 
-/** A canned HTTP answer for fault injection; `destroySocket` drops the connection without a response. */
+/**
+ * A canned HTTP answer for fault injection; `destroySocket` drops the connection without a response.
+ * `body` is sent as JSON unless `rawBody` is set, which is sent as it is (`application/octet-stream` unless
+ * `headers` say otherwise). `chunkBytes` writes the body in pieces (chunked encoding unless `headers` carry
+ * a content-length), `chunkDelayMs` pauses between them, and `destroyAfterBytes` resets the connection
+ * after that many body bytes.
+ */
 export type ScriptedResponse =
-  | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  | {
+      status: number;
+      body?: unknown;
+      headers?: Record<string, string>;
+      delayMs?: number;
+      rawBody?: string | Buffer;
+      chunkBytes?: number;
+      chunkDelayMs?: number;
+      destroyAfterBytes?: number;
+    }
   | { destroySocket: true };
 
 /** What a script handler sees of an HTTP request. `body` is parsed JSON, or `undefined`. */
@@ -105,10 +123,15 @@ export type WebhookScriptHandler = (
   post: WebhookRequestView,
 ) => ScriptedResponse | undefined | Promise<ScriptedResponse | undefined>;
 
-/** Status and parsed body the fake answered with (`status` 0 when the socket was destroyed). */
+/**
+ * Status and body the fake answered with (`status` 0 when the socket was destroyed). `body` is the JSON
+ * value, or a string `rawBody` (`undefined` for binary ones); `bytesSent` counts the body bytes written
+ * before the answer ended or the client went away.
+ */
 export interface RecordedResponse {
   readonly status: number;
   readonly body: unknown;
+  readonly bytesSent?: number | undefined;
 }
 
 /** Every HTTP request the fake served, in arrival order of completion. */
@@ -263,6 +286,7 @@ export interface ResolvedFakeDingTalkOptions {
   webhookMaxPostsPerMinute: number | undefined;
   invalidTokenStatus: 400 | 401;
   random: () => number;
+  downloadUrlTtlMs: number;
 }
 
 /** Applies {@link DEFAULT_FAKE_DINGTALK_OPTIONS}; `random` defaults to `Math.random`. */
@@ -284,5 +308,6 @@ export function resolveFakeDingTalkOptions(options: FakeDingTalkOptions): Resolv
     webhookMaxPostsPerMinute: options.webhookMaxPostsPerMinute,
     invalidTokenStatus: options.invalidTokenStatus ?? d.invalidTokenStatus,
     random: options.random ?? Math.random,
+    downloadUrlTtlMs: options.downloadUrlTtlMs ?? d.downloadUrlTtlMs,
   };
 }

@@ -4,6 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { BOT_MESSAGE_TOPIC, dmText, groupText, makeBotMessage } from './bot-message-factory.js';
 import type { BotMessageContext, BotMessageData, BotMessageOverrides } from './bot-message-factory.js';
 import { FakeDingTalkHttp } from './fake-dingtalk-http.js';
+import type {
+  FakeDingTalkMedia,
+  RecordedUpload,
+  RegisterDownloadOptions,
+  UploadScriptHandler,
+} from './fake-dingtalk-media.js';
 import { FakeStreamPusher } from './fake-dingtalk-push.js';
 import { FakeDingTalkState } from './fake-dingtalk-state.js';
 import { FakeStreamConnections } from './fake-dingtalk-stream.js';
@@ -30,41 +36,21 @@ import {
 } from './fake-dingtalk-types.js';
 
 export { DEFAULT_FAKE_DINGTALK_OPTIONS, DEFAULT_WAIT_TIMEOUT_MS } from './fake-dingtalk-types.js';
-export type {
-  ApiRequestView,
-  ApiScriptHandler,
-  DownstreamFrame,
-  FakeConnection,
-  FakeDingTalkOptions,
-  PushedFrame,
-  PushOptions,
-  PushTarget,
-  RecordedAck,
-  RecordedApiRequest,
-  RecordedControlFrame,
-  RecordedOpenRequest,
-  RecordedResponse,
-  RecordedRobotMessage,
-  RecordedSentFrame,
-  RecordedUpstreamFrame,
-  RecordedWebhookPost,
-  RejectedUpgrade,
-  ScriptedResponse,
-  StreamSubscription,
-  WebhookRequestView,
-  WebhookScriptHandler,
-} from './fake-dingtalk-types.js';
+export { FAKE_FILES_PATH_PREFIX, FAKE_MEDIA_LIMITS } from './fake-dingtalk-media.js';
+// Every option, record and script type of the fake is part of its surface.
+export type * from './fake-dingtalk-types.js';
+export type * from './fake-dingtalk-media.js';
 
 /**
  * A faithful fake of DingTalk for tests: one `node:http` server on 127.0.0.1 (port 0) that serves the
  * api.dingtalk.com and oapi.dingtalk.com paths, plus the Stream-mode WebSocket on `/connect`.
- * Behaviour follows `shared/reference/dingtalk-protocol.md` §1–§5 and the §10 checklist; every HTTP request
+ * Behaviour follows `shared/reference/dingtalk-protocol.md` §1–§6 and the §10 checklist; every HTTP request
  * and every WebSocket frame (both directions, control frames included) is recorded for assertions.
  *
  * Scriptable: create with {@link FakeDingTalk.start}; point both the API base and the oapi base of the
  * code under test at {@link FakeDingTalk.baseUrl}; always `await fake.close()`. This class is the public
- * surface and lifecycle; the HTTP half is `fake-dingtalk-http.ts`, the Stream half
- * `fake-dingtalk-stream.ts` (sockets) and `fake-dingtalk-push.ts` (pushed frames).
+ * surface and lifecycle; the HTTP half is `fake-dingtalk-http.ts` (media: `fake-dingtalk-media.ts`), the
+ * Stream half `fake-dingtalk-stream.ts` (sockets) and `fake-dingtalk-push.ts` (pushed frames).
  */
 export class FakeDingTalk {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
@@ -138,6 +124,14 @@ export class FakeDingTalk {
   get robotMessages(): readonly RecordedRobotMessage[] {
     return this.#http.robotMessages;
   }
+  /** Files accepted by `media/upload`, in order. */
+  get uploads(): readonly RecordedUpload[] {
+    return this.#http.media.uploads;
+  }
+  /** Media half (§6): uploads, registered downloads, signed file URLs, and their fault injection. */
+  get media(): FakeDingTalkMedia {
+    return this.#http.media;
+  }
   /** Access tokens handed out (new and legacy endpoints), including invalidated ones. */
   get issuedAccessTokens(): readonly string[] {
     return this.#http.issuedAccessTokens;
@@ -190,6 +184,23 @@ export class FakeDingTalk {
   /** Scripts session-webhook answers; a handler result of `undefined` keeps the default behaviour. */
   scriptWebhook(handler: WebhookScriptHandler | undefined): void {
     this.#http.scriptWebhook(handler);
+  }
+
+  /** Scripts `media/upload` answers; a handler result of `undefined` keeps the default behaviour. */
+  scriptUpload(handler: UploadScriptHandler | undefined): void {
+    this.#http.media.scriptUpload(handler);
+  }
+
+  /**
+   * Makes `downloadCode` resolvable through messageFiles/download; the signed URL it yields serves `bytes`
+   * (`options` may be just the content type). See {@link FakeDingTalkMedia} for expiry and file faults.
+   */
+  registerDownload(
+    downloadCode: string,
+    bytes: Buffer | Uint8Array | string,
+    options?: string | RegisterDownloadOptions,
+  ): void {
+    this.#http.media.registerDownload(downloadCode, bytes, options);
   }
 
   /** Makes every access token issued so far invalid, as if it had expired. */

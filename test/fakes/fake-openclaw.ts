@@ -47,6 +47,13 @@ export interface RecordedChatRequest {
 export interface FakeOpenClawOptions {
   /** Expected bearer token; `null` disables auth (gateway auth mode `none`). @defaultValue `'test-openclaw-token'` */
   readonly token?: string | null;
+  /**
+   * Called once per recorded chat request when its response is over: all bytes handed to the socket, or
+   * the connection closed early (`request.aborted` is then true). For timing probes (bench/); off when unset.
+   */
+  readonly onResponseEnd?: ((request: RecordedChatRequest) => void) | undefined;
+  /** How long an idle keep-alive connection stays open (Node's own default is 5_000). @defaultValue 1_000 */
+  readonly keepAliveTimeoutMs?: number | undefined;
 }
 
 type Handler = (request: RecordedChatRequest) => FakeOpenClawReply | Promise<FakeOpenClawReply>;
@@ -68,6 +75,7 @@ export class FakeOpenClaw {
   readonly requests: RecordedChatRequest[] = [];
   readonly #server: Server;
   readonly #token: string | null;
+  readonly #onResponseEnd: ((request: RecordedChatRequest) => void) | undefined;
   readonly #queue: FakeOpenClawReply[] = [];
   readonly #closing = new AbortController();
   #handler: Handler = (request) => ({
@@ -77,9 +85,14 @@ export class FakeOpenClaw {
   #waiters: (() => void)[] = [];
   #closed: Promise<void> | undefined;
 
-  private constructor(server: Server, token: string | null) {
+  private constructor(
+    server: Server,
+    token: string | null,
+    onResponseEnd: ((request: RecordedChatRequest) => void) | undefined,
+  ) {
     this.#server = server;
     this.#token = token;
+    this.#onResponseEnd = onResponseEnd;
     const address = server.address() as AddressInfo;
     this.baseUrl = `http://127.0.0.1:${address.port}`;
   }
@@ -87,7 +100,7 @@ export class FakeOpenClaw {
   /** Starts a fake listening on a free loopback port. */
   static async start(options: FakeOpenClawOptions = {}): Promise<FakeOpenClaw> {
     const server = createServer();
-    server.keepAliveTimeout = 1_000;
+    server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 1_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => {
@@ -95,7 +108,11 @@ export class FakeOpenClaw {
         resolve();
       });
     });
-    const fake = new FakeOpenClaw(server, options.token === undefined ? FAKE_OPENCLAW_TOKEN : options.token);
+    const fake = new FakeOpenClaw(
+      server,
+      options.token === undefined ? FAKE_OPENCLAW_TOKEN : options.token,
+      options.onResponseEnd,
+    );
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       fake.#route(req, res).catch((error: unknown) => {
         if (!res.headersSent)
@@ -189,6 +206,7 @@ export class FakeOpenClaw {
     };
     res.on('close', () => {
       if (!res.writableFinished) recorded.aborted = true;
+      this.#onResponseEnd?.(recorded);
     });
     this.requests.push(recorded);
     for (const wake of [...this.#waiters]) wake();

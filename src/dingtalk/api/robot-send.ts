@@ -42,15 +42,13 @@ export type ProactiveBody =
     };
 
 export type ProactiveMsgKey =
-  | 'sampleMarkdown'
-  | 'sampleText'
-  | 'sampleImageMsg'
-  | 'sampleFile'
-  | 'sampleAudio'
-  | 'sampleVideo';
+  'sampleMarkdown' | 'sampleText' | 'sampleImageMsg' | 'sampleFile' | 'sampleAudio' | 'sampleVideo';
 
 /** `msgKey` and `msgParam` (before JSON encoding) for each kind of message (reference §5.3). */
-export function messageTemplate(message: OutgoingMessage): { msgKey: ProactiveMsgKey; param: Record<string, string> } {
+export function messageTemplate(message: OutgoingMessage): {
+  msgKey: ProactiveMsgKey;
+  param: Record<string, string>;
+} {
   switch (message.kind) {
     case 'markdown':
       return { msgKey: 'sampleMarkdown', param: { title: message.title, text: message.text } };
@@ -64,7 +62,10 @@ export function messageTemplate(message: OutgoingMessage): { msgKey: ProactiveMs
         param: { mediaId: message.mediaId, fileName: message.fileName, fileType: message.fileType },
       };
     case 'audio':
-      return { msgKey: 'sampleAudio', param: { mediaId: message.mediaId, duration: String(message.durationMs) } };
+      return {
+        msgKey: 'sampleAudio',
+        param: { mediaId: message.mediaId, duration: String(message.durationMs) },
+      };
     case 'video':
       return {
         msgKey: 'sampleVideo',

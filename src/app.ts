@@ -1,5 +1,6 @@
 import { Bridge } from './bridge/bridge.js';
 import { Dispatcher } from './bridge/dispatcher.js';
+import { createMediaServices } from './bridge/media-services.js';
 import type { GatewayConfig } from './config/types.js';
 import { ConversationOutbox } from './delivery/conversation-outbox.js';
 import { type DeliveryPath, ReplyRouter } from './delivery/reply-router.js';
@@ -14,6 +15,7 @@ import { type AccountReadiness, buildHttpServer } from './http/server.js';
 import { runShutdown } from './lifecycle/shutdown.js';
 import type { Logger } from './log/logger.js';
 import { type GatewayMetrics, createMetrics } from './metrics/metrics.js';
+import { RemoteFetcher } from './media/remote-fetch.js';
 import { OpenClawChatClient } from './openclaw/chat-client.js';
 import { SqliteStateStore } from './state/sqlite-store.js';
 
@@ -51,22 +53,50 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
     connectTimeoutMs: config.openclaw.connectTimeoutMs,
     logger: logger.child({ component: 'openclaw.client' }),
   });
+  const tokens = new Map(
+    config.accounts.map((account) => [
+      account.id,
+      new AccessTokenCache({
+        http,
+        apiBase: account.apiBase,
+        appKey: account.clientId,
+        appSecret: account.clientSecret,
+      }),
+    ]),
+  );
+  const tokensFor = (accountId: string): AccessTokenCache => {
+    const cache = tokens.get(accountId);
+    if (cache === undefined) throw new Error(`no token cache for account ${accountId}`);
+    return cache;
+  };
   const proactive = new Map<string, ProactiveSender>(
     config.accounts.map((account) => [
       account.id,
-      {
-        apiBase: account.apiBase,
-        robotCode: account.clientId,
-        http,
-        tokens: new AccessTokenCache({
-          http,
-          apiBase: account.apiBase,
-          appKey: account.clientId,
-          appSecret: account.clientSecret,
-        }),
-      },
+      { apiBase: account.apiBase, robotCode: account.clientId, http, tokens: tokensFor(account.id) },
     ]),
   );
+  const remote = new RemoteFetcher({
+    maxBytes: config.media.maxOutboundFileBytes,
+    timeoutMs: config.media.fetchTimeoutMs,
+    allowPrivateNetworks: config.media.allowPrivateNetworks,
+  });
+  const media = createMediaServices({
+    http,
+    accounts: new Map(
+      config.accounts.map((account) => [
+        account.id,
+        {
+          apiBase: account.apiBase,
+          oapiBase: account.oapiBase,
+          robotCode: account.clientId,
+          tokens: tokensFor(account.id),
+        },
+      ]),
+    ),
+    limits: config.media,
+    remote,
+    onCall: (endpoint, status) => metrics.dingtalkApiCalls.inc({ endpoint, status }),
+  });
   const router = new ReplyRouter({
     http,
     proactive,
@@ -97,6 +127,9 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
       router,
       accounts: new Map(config.accounts.map((account) => [account.id, account])),
       delivery: config.delivery,
+      media: config.media,
+      inboundMedia: media.inbound,
+      replyMedia: media.reply,
       metrics,
       now,
     },
@@ -190,6 +223,7 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
             { name: 'http-server', timeoutMs: CLOSE_TIMEOUT_MS, run: () => server.close() },
             { name: 'openclaw-client', timeoutMs: CLOSE_TIMEOUT_MS, run: () => agent.close() },
             { name: 'dingtalk-http', timeoutMs: CLOSE_TIMEOUT_MS, run: () => http.close() },
+            { name: 'remote-fetch', timeoutMs: CLOSE_TIMEOUT_MS, run: () => remote.close() },
             { name: 'state', timeoutMs: CLOSE_TIMEOUT_MS, run: () => store.close() },
           ],
           log,

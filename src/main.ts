@@ -61,6 +61,15 @@ async function main(): Promise<number> {
       );
     }
   }
+  // Last line of defence: a bug that escapes every handler is logged as fatal and the process exits
+  // non-zero, so the supervisor restarts it and the inbox resumes what was in flight.
+  const onFatal = (error: unknown): void => {
+    logger.fatal({ err: error }, 'unexpected error; exiting');
+    logger.flush();
+    process.exit(EXIT_CODES.failure);
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
   const app = createApp(config, logger);
 
   const exitCode = await new Promise<number>((resolve) => {

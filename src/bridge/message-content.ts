@@ -4,9 +4,17 @@ import type { BotMessage } from '../dingtalk/bot-message.js';
 export type InboundSegment =
   | { readonly type: 'text'; readonly text: string }
   | { readonly type: 'picture'; readonly downloadCode: string | undefined }
-  | { readonly type: 'file'; readonly downloadCode: string | undefined; readonly fileName: string | undefined }
+  | {
+      readonly type: 'file';
+      readonly downloadCode: string | undefined;
+      readonly fileName: string | undefined;
+    }
   | { readonly type: 'video'; readonly downloadCode: string | undefined }
-  | { readonly type: 'audio'; readonly downloadCode: string | undefined; readonly recognition: string | undefined }
+  | {
+      readonly type: 'audio';
+      readonly downloadCode: string | undefined;
+      readonly recognition: string | undefined;
+    }
   | { readonly type: 'unsupported'; readonly msgtype: string };
 
 /** The message a user quoted in their reply (one level deep). */
@@ -26,7 +34,9 @@ export function asRecord(value: unknown): JsonRecord | undefined {
       return undefined;
     }
   }
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonRecord) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as JsonRecord)
+    : undefined;
 }
 
 function stringOf(value: unknown): string | undefined {
@@ -55,6 +65,7 @@ function mediaSegment(type: string | undefined, record: JsonRecord): InboundSegm
     case 'audio':
     case 'voice':
       return { type: 'audio', downloadCode, recognition: stringOf(record['recognition']) };
+    case undefined:
     default:
       return undefined;
   }
@@ -74,7 +85,9 @@ function richTextElement(element: JsonRecord): InboundSegment | undefined {
 function richTextSegments(content: JsonRecord | undefined): InboundSegment[] {
   const direct = content?.['richText'];
   // Current payloads carry `richText: [...]`; some older ones `richText: { richTextList: [...] }`.
-  const list = Array.isArray(direct) ? direct : (asRecord(direct)?.['richTextList'] ?? content?.['richTextList']);
+  const list = Array.isArray(direct)
+    ? direct
+    : (asRecord(direct)?.['richTextList'] ?? content?.['richTextList']);
   if (!Array.isArray(list)) return [];
   return list.flatMap((element) => {
     const record = asRecord(element);
@@ -84,7 +97,11 @@ function richTextSegments(content: JsonRecord | undefined): InboundSegment[] {
 }
 
 /** The segments of a message body of type `msgtype` with `content` (also used for quoted messages). */
-export function segmentsOf(msgtype: string, content: JsonRecord | undefined, text: string | undefined): InboundSegment[] {
+export function segmentsOf(
+  msgtype: string,
+  content: JsonRecord | undefined,
+  text: string | undefined,
+): InboundSegment[] {
   switch (msgtype) {
     case 'text': {
       const body = text ?? stringOf(content?.['content']) ?? stringOf(content?.['text']);
@@ -97,8 +114,12 @@ export function segmentsOf(msgtype: string, content: JsonRecord | undefined, tex
       return body === undefined ? [{ type: 'unsupported', msgtype }] : [{ type: 'text', text: body }];
     }
     case 'chatRecord': {
-      const body = [stringOf(content?.['title']), stringOf(content?.['summary'])].filter((part) => part !== undefined);
-      return body.length === 0 ? [{ type: 'unsupported', msgtype }] : [{ type: 'text', text: body.join('\n') }];
+      const body = [stringOf(content?.['title']), stringOf(content?.['summary'])].filter(
+        (part) => part !== undefined,
+      );
+      return body.length === 0
+        ? [{ type: 'unsupported', msgtype }]
+        : [{ type: 'text', text: body.join('\n') }];
     }
     default: {
       const segment = mediaSegment(msgtype, content ?? {});

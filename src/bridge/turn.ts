@@ -1,45 +1,20 @@
-import type { AccountConfig, DeliveryConfig } from '../config/types.js';
+import type { AccountConfig } from '../config/types.js';
 import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
-import { STREAM_RECONNECT_POLICY } from '../dingtalk/stream/backoff.js';
-import type { ConversationOutbox } from '../delivery/conversation-outbox.js';
-import type { DeliveryPath, ReplyRouter } from '../delivery/reply-router.js';
-import { UndeliverableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { GatewayMetrics } from '../metrics/metrics.js';
-import type { ChatMessage } from '../openclaw/chat-client.js';
 import { applyResponsePrefix, formatReply } from '../reply/format-reply.js';
-import type { InboxRecord, StateStore, StoredChunk } from '../state/store.js';
-import { sleepMs } from '../util/sleep.js';
-import { type AgentClient, askAgent } from './ask-agent.js';
-import { conversationKeyOf } from './conversation-key.js';
-import { NOTICES, noticeFor } from './notices.js';
+import type { InboxRecord, StoredChunk } from '../state/store.js';
+import { NOTICES } from './notices.js';
+import { askForReply } from './turn-ask.js';
+import { deliverChunks } from './turn-delivery.js';
+import type { TurnDependencies } from './turn-deps.js';
+
+export type { TurnDependencies } from './turn-deps.js';
 
 /** A message whose turn was started this often (the gateway crashed each time) is given up. */
 export const MAX_TURN_STARTS = 3;
-/** Pause before trying again to deliver a reply DingTalk could not take (transient failures). */
-export const REDELIVERY_PAUSE_MS = 15_000;
-
-export interface TurnDependencies {
-  readonly agent: AgentClient;
-  readonly agentId: string;
-  readonly store: StateStore;
-  readonly outbox: ConversationOutbox<DeliveryPath>;
-  readonly router: ReplyRouter;
-  readonly accounts: ReadonlyMap<string, AccountConfig>;
-  readonly delivery: DeliveryConfig;
-  readonly metrics: GatewayMetrics;
-  readonly now: () => number;
-}
 
 /** How a turn ended: `aborted` leaves the entry in the inbox for the next start. */
 export type TurnOutcome = 'answered' | 'notice' | 'undeliverable' | 'aborted';
-
-/** The user turn sent to OpenClaw; in groups it names the speaker so the agent knows who talks. */
-export function userContent(record: Pick<InboxRecord, 'job'>): string {
-  const { message, text } = record.job;
-  if (message.chatType === 'dm') return text;
-  return `[From ${message.senderNick ?? 'unknown'} (id: ${message.senderKey})]\n${text}`;
-}
 
 /**
  * Answers one inbox entry, resuming wherever a previous run stopped: asks the agent if no reply
@@ -78,6 +53,7 @@ export async function runTurn(
   return delivered === 'sent' ? kind : 'undeliverable';
 }
 
+/** Decides the reply (agent answer or notice), records its messages and returns all planned chunks. */
 async function planReply(
   record: InboxRecord,
   account: AccountConfig,
@@ -87,6 +63,7 @@ async function planReply(
   forcedNotice: string | undefined,
 ): Promise<{ chunks: StoredChunk[]; isNotice: boolean } | undefined> {
   let text: string;
+  let media: OutgoingMessage[] = [];
   let isNotice = true;
   const ageMs = deps.now() - record.acceptedAtMs;
   if (forcedNotice !== undefined) {
@@ -101,13 +78,13 @@ async function planReply(
     log.error({ attempts: record.attempts }, 'turn was interrupted too often; giving up');
     text = NOTICES.gaveUp;
   } else {
-    const answer = await ask(record, deps, log, signal);
-    if (answer === undefined) return undefined;
-    ({ text, isNotice } = answer);
+    const reply = await askForReply(record, account, deps, log, signal);
+    if (reply === undefined) return undefined;
+    ({ text, media, isNotice } = reply);
   }
   if (!(await deps.store.hasAnswered(record.job.sessionKey)))
     text = applyResponsePrefix(text, account.responsePrefix);
-  const messages = formatReply(text, account);
+  const messages = [...(text === '' ? [] : formatReply(text, account)), ...media];
   await deps.store.planReply(record.id, messages, true);
   const first = record.chunks.length;
   return {
@@ -117,105 +94,4 @@ async function planReply(
     ],
     isNotice,
   };
-}
-
-async function ask(
-  record: InboxRecord,
-  deps: TurnDependencies,
-  log: Logger,
-  signal: AbortSignal,
-): Promise<{ text: string; isNotice: boolean } | undefined> {
-  await deps.store.markStarted(record.id);
-  const messages: ChatMessage[] = [{ role: 'user', content: userContent(record) }];
-  const startedMs = performance.now();
-  let answer;
-  try {
-    answer = await askAgent(
-      deps.agent,
-      { sessionKey: record.job.sessionKey, agentId: deps.agentId, messages, signal },
-      { attempts: deps.delivery.turnAttempts, backoff: { ...STREAM_RECONNECT_POLICY, maxDelayMs: 10_000 } },
-      log,
-    );
-  } catch (error) {
-    if (signal.aborted) return undefined;
-    throw error;
-  }
-  deps.metrics.turnDurationSeconds.observe((performance.now() - startedMs) / 1000);
-  const text = answer.text.trim();
-  if (answer.failure !== undefined) {
-    deps.metrics.turns.inc({ outcome: 'error' });
-    log.warn(
-      { err: answer.failure, partialChars: text.length, tries: answer.tries },
-      'agent turn failed; sending an error notice',
-    );
-    return {
-      text: text === '' ? noticeFor(answer.failure, false) : `${text}\n\n${noticeFor(answer.failure, true)}`,
-      isNotice: text === '',
-    };
-  }
-  deps.metrics.turns.inc({ outcome: 'ok' });
-  return text === '' ? { text: NOTICES.empty, isNotice: true } : { text, isNotice: false };
-}
-
-async function deliverChunks(
-  record: InboxRecord,
-  chunks: readonly StoredChunk[],
-  account: AccountConfig,
-  deps: TurnDependencies,
-  log: Logger,
-  signal: AbortSignal,
-): Promise<'sent' | 'failed' | 'aborted'> {
-  const conversationKey = conversationKeyOf(record.job.message);
-  for (const chunk of chunks) {
-    if (chunk.sentAtMs !== undefined) continue;
-    const result = await deliverOne(record, chunk.message, conversationKey, account, deps, log, signal);
-    if (result !== 'sent') return result;
-    await deps.store.markChunkSent(record.id, chunk.index, deps.now());
-  }
-  log.info({ chunks: chunks.length }, 'reply delivered');
-  return 'sent';
-}
-
-/** Sends one message; transient failures are retried (pausing this conversation) until the message is too old. */
-async function deliverOne(
-  record: InboxRecord,
-  message: OutgoingMessage,
-  conversationKey: string,
-  account: AccountConfig,
-  deps: TurnDependencies,
-  log: Logger,
-  signal: AbortSignal,
-): Promise<'sent' | 'failed' | 'aborted'> {
-  for (;;) {
-    const route = await deps.store.route(conversationKey);
-    if (route === undefined) {
-      log.error('no reply route is known for this conversation');
-      return 'failed';
-    }
-    try {
-      await deps.outbox.send(conversationKey, message, account.maxChars, (merged) =>
-        deps.router.deliver(route, merged, log, signal),
-      );
-      return 'sent';
-    } catch (error) {
-      if (signal.aborted) return 'aborted';
-      const cause = error instanceof UndeliverableError ? error.cause : error;
-      const isTransient = cause instanceof Error && 'retryable' in cause && cause.retryable === true;
-      const isTooOld = deps.now() - record.acceptedAtMs > deps.delivery.maxMessageAgeMs;
-      if (!isTransient || isTooOld) {
-        deps.metrics.turns.inc({ outcome: 'undeliverable' });
-        log.error({ err: error }, 'reply could not be delivered; giving up on this message');
-        return 'failed';
-      }
-      log.warn(
-        { err: error, pauseMs: REDELIVERY_PAUSE_MS },
-        'DingTalk did not take the reply; trying again later',
-      );
-      try {
-        await sleepMs(REDELIVERY_PAUSE_MS, signal);
-      } catch {
-        return 'aborted';
-      }
-    }
-  }
 }

@@ -4,6 +4,7 @@ import type { ConfigIssue } from '../errors.js';
 export const ENV_KEYS = {
   DINGTALK_CLIENT_ID: ['channels', 'dingtalk', 'clientId'],
   DINGTALK_CLIENT_SECRET: ['channels', 'dingtalk', 'clientSecret'],
+  DINGTALK_MEDIA_ROOTS: ['channels', 'dingtalk', 'mediaRoots'],
   OPENCLAW_BASE_URL: ['openclaw', 'baseUrl'],
   OPENCLAW_TOKEN: ['openclaw', 'token'],
   OPENCLAW_AGENT_ID: ['openclaw', 'agentId'],
@@ -13,6 +14,8 @@ export const ENV_KEYS = {
 } as const satisfies Record<string, readonly string[]>;
 
 const NUMERIC_ENV_KEYS = new Set<string>(['PORT']);
+// Comma-separated lists.
+const LIST_ENV_KEYS = new Set<string>(['DINGTALK_MEDIA_ROOTS']);
 
 type MutableRecord = Record<string, unknown>;
 
@@ -40,6 +43,11 @@ export function applyEnvOverlay(
         continue;
       }
       value = Number(raw.trim());
+    } else if (LIST_ENV_KEYS.has(name)) {
+      value = raw
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '');
     }
     const keys: readonly string[] = path;
     let target: MutableRecord | undefined = document;

@@ -442,6 +442,14 @@ describe('loadConfig', () => {
       return loadConfig({ configPath: undefined, env, cwd });
     }
 
+    it('reads DINGTALK_MEDIA_ROOTS as a comma-separated list for the default account', () => {
+      const config = load(
+        { clientId: 'root-id', clientSecret: 'root-secret', mediaRoots: ['/from/file'] },
+        { DINGTALK_MEDIA_ROOTS: ' /srv/a , /srv/b,, ' },
+      );
+      expect(config.accounts[0]!.mediaRoots).toEqual(['/srv/a', '/srv/b']);
+    });
+
     it('inherits every channel key and overrides per account', () => {
       const config = load({
         clientId: 'root-id',

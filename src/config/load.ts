@@ -73,6 +73,7 @@ export function loadConfig(options: LoadConfigOptions): GatewayConfig {
     },
     state: { dir: resolve(options.cwd, config.state.dir), dedupeTtlMs: config.state.dedupeTtlMs },
     delivery: config.delivery,
+    media: config.media,
     log: config.log,
     accounts,
     source: filePath ?? 'environment only',

@@ -224,7 +224,9 @@ export const ConfigFileSchema = z.strictObject({
         .min(1)
         .max(1_000)
         .default(20)
-        .describe('Reply messages per conversation per rate window; more wait (and are coalesced), none are dropped.'),
+        .describe(
+          'Reply messages per conversation per rate window; more wait (and are coalesced), none are dropped.',
+        ),
       rateLimitWindowMs: positiveMs(60_000, 'The rate window.'),
       maxQueuePerConversation: z
         .number()
@@ -254,6 +256,54 @@ export const ConfigFileSchema = z.strictObject({
       webhookSafetyMarginMs: 300_000,
       sendAttempts: 4,
       turnAttempts: 3,
+    }),
+  media: z
+    .strictObject({
+      maxInboundFileBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(10 * 1024 * 1024)
+        .describe('Largest picture or file downloaded from a user message for the agent.'),
+      maxInboundFiles: z
+        .number()
+        .int()
+        .min(0)
+        .max(8)
+        .default(8)
+        .describe('Pictures and files per message handed to the agent (OpenClaw accepts up to 8 images).'),
+      inlineTextMaxBytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(65_536)
+        .describe('Text-like files up to this size are given to the agent as text.'),
+      maxOutboundFileBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(20 * 1024 * 1024)
+        .describe(
+          'Largest file the agent may send (DingTalk caps images, videos and files at 20 MB, voice at 2 MB).',
+        ),
+      allowRemoteUrls: z
+        .boolean()
+        .default(false)
+        .describe('Let the agent attach http(s) URLs (fetched by the gateway).'),
+      allowPrivateNetworks: z
+        .boolean()
+        .default(false)
+        .describe('Let attached URLs point at private, loopback or link-local addresses (off: SSRF guard).'),
+      fetchTimeoutMs: positiveMs(30_000, 'Deadline for downloading one attachment.'),
+    })
+    .default({
+      maxInboundFileBytes: 10 * 1024 * 1024,
+      maxInboundFiles: 8,
+      inlineTextMaxBytes: 65_536,
+      maxOutboundFileBytes: 20 * 1024 * 1024,
+      allowRemoteUrls: false,
+      allowPrivateNetworks: false,
+      fetchTimeoutMs: 30_000,
     }),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).default({ level: 'info' }),
   channels: z

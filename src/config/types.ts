@@ -45,12 +45,16 @@ export interface OpenClawConfig {
 /** Delivery guarantees: ages, rate limits, queue bounds, retries. */
 export type DeliveryConfig = Readonly<ConfigFile['delivery']>;
 
+/** Limits and switches for pictures and files in both directions. */
+export type MediaConfig = Readonly<ConfigFile['media']>;
+
 /** The validated, deep-frozen configuration every component receives. */
 export interface GatewayConfig {
   readonly server: { readonly host: string; readonly port: number; readonly shutdownGraceMs: number };
   readonly openclaw: OpenClawConfig;
   readonly state: { readonly dir: string; readonly dedupeTtlMs: number };
   readonly delivery: DeliveryConfig;
+  readonly media: MediaConfig;
   readonly log: { readonly level: LogLevel };
   /** Enabled accounts only, in a stable order (`default` first). */
   readonly accounts: readonly AccountConfig[];

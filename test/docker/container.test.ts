@@ -73,6 +73,7 @@ describe('docker-compose.yml', () => {
       'OPENCLAW_BASE_URL',
       'OPENCLAW_TOKEN',
       'OPENCLAW_AGENT_ID',
+      'DINGTALK_MEDIA_ROOTS',
       'PORT',
       'LOG_LEVEL',
     ]) {

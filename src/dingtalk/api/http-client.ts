@@ -1,6 +1,7 @@
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
+import { discardBody } from '../../util/discard-body.js';
 
 /** Options of the one undici agent used for every DingTalk HTTP call. */
 export interface DingTalkHttpOptions {
@@ -87,13 +88,13 @@ export class DingTalkHttp {
   }
 }
 
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
   const parts: Buffer[] = [];
   let total = 0;
-  for await (const part of body) {
+  for await (const part of body as AsyncIterable<Buffer>) {
     total += part.length;
     if (total > MAX_RESPONSE_BYTES) {
-      body.destroy();
+      discardBody(body);
       break;
     }
     parts.push(part);

@@ -3,6 +3,7 @@ import { FormData, request, type Dispatcher } from 'undici';
 import { DingTalkApiError, DingTalkTransportError, ERROR_CODES, GatewayError } from '../../errors.js';
 import { withAccessToken, type AccessTokenCache } from './access-token.js';
 import { interpretAnswer } from './http-client.js';
+import { discardBody } from '../../util/discard-body.js';
 
 /** Endpoint name of `POST {oapiBase}/media/upload` in errors and metrics. */
 export const MEDIA_UPLOAD_ENDPOINT = 'media/upload';
@@ -145,7 +146,7 @@ async function readAnswer(body: Dispatcher.ResponseData['body']): Promise<string
   for await (const part of body as AsyncIterable<Buffer>) {
     totalBytes += part.length;
     if (totalBytes > MAX_ANSWER_BYTES) {
-      body.destroy();
+      discardBody(body);
       break;
     }
     parts.push(part);

@@ -5,6 +5,7 @@ import { request, type Dispatcher } from 'undici';
 import { DingTalkApiError, describeCause, ERROR_CODES, GatewayError, type ErrorCode } from '../../errors.js';
 import { withAccessToken, type AccessTokenCache } from './access-token.js';
 import type { DingTalkHttp } from './http-client.js';
+import { discardBody } from '../../util/discard-body.js';
 
 /** Endpoint name of `POST {apiBase}/v1.0/robot/messageFiles/download` in errors and metrics. */
 export const MESSAGE_FILES_DOWNLOAD_ENDPOINT = 'robot/messageFiles/download';
@@ -234,7 +235,7 @@ async function fetchOnce(
   }
   const declared = Number(firstHeader(headers['content-length']) ?? Number.NaN);
   if (declared > options.maxBytes) {
-    body.destroy();
+    discardBody(body);
     throw tooLarge(url, options.maxBytes, `Content-Length ${declared}`);
   }
   const { bytes, isTruncated } = await readCapped(body, options.maxBytes);
@@ -252,7 +253,7 @@ async function readCapped(
   for await (const part of body as AsyncIterable<Buffer>) {
     totalBytes += part.length;
     if (totalBytes > maxBytes) {
-      body.destroy();
+      discardBody(body);
       return { bytes: Buffer.concat(parts), isTruncated: true };
     }
     parts.push(part);

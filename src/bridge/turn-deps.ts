@@ -1,0 +1,24 @@
+import type { AccountConfig, DeliveryConfig, MediaConfig } from '../config/types.js';
+import type { ConversationOutbox } from '../delivery/conversation-outbox.js';
+import type { DeliveryPath, ReplyRouter } from '../delivery/reply-router.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
+import type { StateStore } from '../state/store.js';
+import type { InboundMediaSource } from './agent-content.js';
+import type { AgentClient } from './ask-agent.js';
+import type { ReplyMediaServices } from './reply-media.js';
+
+/** Everything a turn needs, wired once by the composition root. */
+export interface TurnDependencies {
+  readonly agent: AgentClient;
+  readonly agentId: string;
+  readonly store: StateStore;
+  readonly outbox: ConversationOutbox<DeliveryPath>;
+  readonly router: ReplyRouter;
+  readonly accounts: ReadonlyMap<string, AccountConfig>;
+  readonly delivery: DeliveryConfig;
+  readonly media: MediaConfig;
+  readonly inboundMedia: InboundMediaSource;
+  readonly replyMedia: ReplyMediaServices;
+  readonly metrics: GatewayMetrics;
+  readonly now: () => number;
+}

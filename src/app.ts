@@ -17,6 +17,7 @@ import type { Logger } from './log/logger.js';
 import { type GatewayMetrics, createMetrics } from './metrics/metrics.js';
 import { RemoteFetcher } from './media/remote-fetch.js';
 import { OpenClawChatClient } from './openclaw/chat-client.js';
+import { HttpAgentTransport } from './openclaw/http-transport.js';
 import { SqliteStateStore } from './state/sqlite-store.js';
 
 // Bounds for the shutdown steps that have no configured grace of their own.
@@ -46,13 +47,14 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
     ...DEFAULT_DINGTALK_HTTP_OPTIONS,
     onCall: (endpoint, status) => metrics.dingtalkApiCalls.inc({ endpoint, status }),
   });
-  const agent = new OpenClawChatClient({
+  const chatClient = new OpenClawChatClient({
     baseUrl: config.openclaw.baseUrl,
     token: config.openclaw.token,
     timeoutMs: config.openclaw.timeoutMs,
     connectTimeoutMs: config.openclaw.connectTimeoutMs,
     logger: logger.child({ component: 'openclaw.client' }),
   });
+  const agent = new HttpAgentTransport(chatClient);
   const tokens = new Map(
     config.accounts.map((account) => [
       account.id,

@@ -11,15 +11,18 @@ import {
   OpenClawTimeoutError,
   OpenClawUnavailableError,
 } from '../errors.js';
-import { OpenClawChatClient, TurnAbortedError, type ChatTurnRequest } from '../openclaw/chat-client.js';
+import type { AgentTurn } from '../openclaw/agent-transport.js';
+import { OpenClawChatClient, TurnAbortedError } from '../openclaw/chat-client.js';
+import { HttpAgentTransport } from '../openclaw/http-transport.js';
 import { askAgent, type AskOptions } from './ask-agent.js';
 
 const BACKOFF: BackoffPolicy = { initialDelayMs: 2, maxDelayMs: 50, factor: 2, jitterRatio: 0 };
 const OPTIONS: AskOptions = { attempts: 3, backoff: BACKOFF, random: () => 0 };
-const TURN: ChatTurnRequest = {
+const TURN: Omit<AgentTurn, 'signal'> = {
   sessionKey: 'dingtalk:dm:user001',
   agentId: 'main',
   messages: [{ role: 'user', content: 'hi' }],
+  idempotencyKey: 'robot:msg-1',
 };
 const BAD_GATEWAY: FakeOpenClawReply = {
   kind: 'raw',
@@ -38,7 +41,7 @@ let clients: OpenClawChatClient[];
 let retries: RetryLog[];
 let log: Logger;
 
-function client(options: { baseUrl?: string; token?: string; timeoutMs?: number } = {}): OpenClawChatClient {
+function client(options: { baseUrl?: string; token?: string; timeoutMs?: number } = {}): HttpAgentTransport {
   const created = new OpenClawChatClient({
     baseUrl: options.baseUrl ?? fake.baseUrl,
     token: options.token ?? FAKE_OPENCLAW_TOKEN,
@@ -46,10 +49,10 @@ function client(options: { baseUrl?: string; token?: string; timeoutMs?: number 
     connectTimeoutMs: 1_000,
   });
   clients.push(created);
-  return created;
+  return new HttpAgentTransport(created);
 }
 
-function turn(signal: AbortSignal = new AbortController().signal): ChatTurnRequest & { signal: AbortSignal } {
+function turn(signal: AbortSignal = new AbortController().signal): AgentTurn {
   return { ...TURN, signal };
 }
 

@@ -2,11 +2,8 @@ import type { BackoffPolicy } from '../dingtalk/stream/backoff.js';
 import { computeBackoffMs } from '../dingtalk/stream/backoff.js';
 import { OpenClawHttpError, OpenClawTimeoutError, OpenClawUnavailableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { ChatTurnRequest, OpenClawChatClient } from '../openclaw/chat-client.js';
+import type { AgentEvent, AgentTransport, AgentTurn } from '../openclaw/agent-transport.js';
 import { sleepMs } from '../util/sleep.js';
-
-/** What the bridge needs from an agent backend: a stream of reply text deltas. */
-export type AgentClient = Pick<OpenClawChatClient, 'streamChat'>;
 
 /** The agent's answer: the text received, and the failure that ended it early, if any. */
 export interface AgentAnswer {
@@ -33,23 +30,30 @@ function isSafeToRetry(error: unknown): boolean {
 }
 
 /**
- * Asks the agent, retrying with backoff only while nothing was streamed yet (a retry after the
- * first delta could show the user two different beginnings). Never throws except for an abort.
+ * Asks the agent, retrying with backoff only while nothing happened yet (after a first delta or a
+ * tool call a retry could show the user two different beginnings or run a tool twice). Every
+ * event is passed to `onEvent` as it arrives. Never throws except for an abort.
  */
 export async function askAgent(
-  agent: AgentClient,
-  request: ChatTurnRequest & { signal: AbortSignal },
+  transport: AgentTransport,
+  turn: AgentTurn,
   options: AskOptions,
   log: Logger,
+  onEvent?: (event: AgentEvent) => void,
 ): Promise<AgentAnswer> {
   for (let attempt = 1; ; attempt += 1) {
     let text = '';
+    let hasEvents = false;
     try {
-      for await (const delta of agent.streamChat(request)) text += delta;
+      for await (const event of transport.run(turn)) {
+        hasEvents = true;
+        if (event.type === 'text') text += event.delta;
+        onEvent?.(event);
+      }
       return { text, failure: undefined, tries: attempt };
     } catch (error) {
-      if (request.signal.aborted) throw error;
-      if (text !== '' || attempt >= options.attempts || !isSafeToRetry(error)) {
+      if (turn.signal.aborted) throw error;
+      if (hasEvents || attempt >= options.attempts || !isSafeToRetry(error)) {
         return { text, failure: error, tries: attempt };
       }
       const retryAfterMs = error instanceof OpenClawHttpError ? error.retryAfterMs : undefined;
@@ -58,7 +62,7 @@ export async function askAgent(
         options.backoff.maxDelayMs,
       );
       log.warn({ err: error, attempt, delayMs }, 'agent turn failed before streaming; asking again');
-      await sleepMs(delayMs, request.signal);
+      await sleepMs(delayMs, turn.signal);
     }
   }
 }

@@ -49,7 +49,14 @@ export async function askForReply(
     const startedMs = performance.now();
     const answer = await askAgent(
       deps.agent,
-      { sessionKey: record.job.sessionKey, agentId: deps.agentId, messages, signal },
+      {
+        sessionKey: record.job.sessionKey,
+        agentId: deps.agentId,
+        messages,
+        idempotencyKey: record.dedupeKey,
+        thinking: account.thinking,
+        signal,
+      },
       { attempts: deps.delivery.turnAttempts, backoff: { ...STREAM_RECONNECT_POLICY, maxDelayMs: 10_000 } },
       log,
     );

@@ -2,14 +2,14 @@ import type { AccountConfig, DeliveryConfig, MediaConfig } from '../config/types
 import type { ConversationOutbox } from '../delivery/conversation-outbox.js';
 import type { DeliveryPath, ReplyRouter } from '../delivery/reply-router.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
+import type { AgentTransport } from '../openclaw/agent-transport.js';
 import type { StateStore } from '../state/store.js';
 import type { InboundMediaSource } from './agent-content.js';
-import type { AgentClient } from './ask-agent.js';
 import type { ReplyMediaServices } from './reply-media.js';
 
 /** Everything a turn needs, wired once by the composition root. */
 export interface TurnDependencies {
-  readonly agent: AgentClient;
+  readonly agent: AgentTransport;
   readonly agentId: string;
   readonly store: StateStore;
   readonly outbox: ConversationOutbox<DeliveryPath>;

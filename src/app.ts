@@ -1,11 +1,15 @@
 import { Bridge } from './bridge/bridge.js';
 import { Dispatcher } from './bridge/dispatcher.js';
 import { createMediaServices } from './bridge/media-services.js';
+import { createReactionService } from './bridge/working-indicator.js';
+import { CardService } from './cards/card-service.js';
 import type { GatewayConfig } from './config/types.js';
 import { ConversationOutbox } from './delivery/conversation-outbox.js';
 import { type DeliveryPath, ReplyRouter } from './delivery/reply-router.js';
+import { OutboundMessenger } from './delivery/send-message.js';
 import { AccessTokenCache } from './dingtalk/api/access-token.js';
 import { DEFAULT_DINGTALK_HTTP_OPTIONS, DingTalkHttp } from './dingtalk/api/http-client.js';
+import { downloadHostsFor } from './dingtalk/api/message-files.js';
 import type { ProactiveSender } from './dingtalk/api/robot-send.js';
 import { originsOf } from './dingtalk/allowed-origins.js';
 import { STREAM_RECONNECT_POLICY } from './dingtalk/stream/backoff.js';
@@ -14,6 +18,7 @@ import type { GatewayError } from './errors.js';
 import { type AccountReadiness, buildHttpServer } from './http/server.js';
 import { runShutdown } from './lifecycle/shutdown.js';
 import type { Logger } from './log/logger.js';
+import { maskUrl } from './log/redact.js';
 import { type GatewayMetrics, createMetrics } from './metrics/metrics.js';
 import { RemoteFetcher } from './media/remote-fetch.js';
 import { OpenClawChatClient } from './openclaw/chat-client.js';
@@ -92,12 +97,14 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
           oapiBase: account.oapiBase,
           robotCode: account.clientId,
           tokens: tokensFor(account.id),
+          downloadHosts: downloadHostsFor(account.downloadHosts, [account.apiBase, account.oapiBase]),
         },
       ]),
     ),
     limits: config.media,
     remote,
     onCall: (endpoint, status) => metrics.dingtalkApiCalls.inc({ endpoint, status }),
+    metrics,
   });
   const router = new ReplyRouter({
     http,
@@ -132,11 +139,58 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
       media: config.media,
       inboundMedia: media.inbound,
       replyMedia: media.reply,
+      cards: new CardService({
+        http,
+        logger,
+        now,
+        accounts: new Map(
+          config.accounts.map((account) => [
+            account.id,
+            {
+              apiBase: account.apiBase,
+              robotCode: account.clientId,
+              tokens: tokensFor(account.id),
+              card: account.card,
+            },
+          ]),
+        ),
+      }),
+      reactions: createReactionService(
+        http,
+        new Map(
+          config.accounts.map((account) => [
+            account.id,
+            { apiBase: account.apiBase, robotCode: account.clientId, tokens: tokensFor(account.id) },
+          ]),
+        ),
+        logger,
+      ),
       metrics,
       now,
     },
   });
-  const bridge = new Bridge({ accounts: config.accounts, store, dispatcher, logger, metrics, now });
+  const bridge = new Bridge({
+    accounts: config.accounts,
+    store,
+    dispatcher,
+    commands: {
+      store,
+      transport: agent,
+      agentId: config.openclaw.agentId,
+      stopRunning: (queueKey) => dispatcher.stopRunning(queueKey),
+      queueDepth: (queueKey) => dispatcher.depthOf(queueKey),
+      outbox,
+      router,
+    },
+    logger,
+    metrics,
+    now,
+  });
+  metrics.observeDepths({
+    inbox: () => store.inboxDepth(),
+    queue: () => dispatcher.queueDepth(),
+    outbox: () => outbox.waiting,
+  });
 
   const failedAccounts = new Set<string>();
   let reportAllFailed: (error: GatewayError) => void = () => undefined;
@@ -166,7 +220,34 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
         ready: state === 'open',
       };
     });
-  const server = buildHttpServer({ logger, metrics, readiness, isAccepting: () => isAccepting });
+  const sendAbort = new AbortController();
+  const { sendApiToken } = config.server;
+  const sendApi =
+    sendApiToken === undefined
+      ? undefined
+      : {
+          token: sendApiToken,
+          rateLimit: {
+            requests: config.server.sendApiRateLimitRequests,
+            windowMs: config.server.sendApiRateLimitWindowMs,
+          },
+          messenger: new OutboundMessenger({
+            accounts: new Map(config.accounts.map((account) => [account.id, account])),
+            proactive,
+            outbox,
+            services: media.reply,
+            media: config.media,
+            maxMessagesPerRequest: config.delivery.rateLimitMessages,
+            retry: { attempts: config.delivery.sendAttempts, backoff: SEND_RETRY_BACKOFF },
+            metrics,
+            logger,
+          }),
+          metrics,
+          isAccepting: () => isAccepting,
+          signal: sendAbort.signal,
+          now,
+        };
+  const server = buildHttpServer({ logger, metrics, readiness, isAccepting: () => isAccepting, sendApi });
   const log = logger.child({ component: 'app' });
   let housekeeping: NodeJS.Timeout | undefined;
 
@@ -186,7 +267,8 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
         {
           address,
           accounts: config.accounts.map((account) => account.id),
-          openclaw: config.openclaw.baseUrl,
+          openclaw: maskUrl(config.openclaw.baseUrl),
+          sendApi: sendApi !== undefined,
         },
         'gateway started',
       );
@@ -218,6 +300,7 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
               name: 'outbox',
               timeoutMs: CLOSE_TIMEOUT_MS,
               run: () => {
+                sendAbort.abort(new Error('gateway shutting down'));
                 outbox.stop();
                 return Promise.resolve();
               },

@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   STATE_STORE: 'GW_STATE_STORE',
   MEDIA_FETCH: 'GW_MEDIA_FETCH',
   MEDIA_REFUSED: 'GW_MEDIA_REFUSED',
+  OPENCLAW_RPC: 'GW_OPENCLAW_RPC',
+  OPENCLAW_AUTH: 'GW_OPENCLAW_AUTH',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -206,4 +208,54 @@ export function describeCause(cause: unknown): string {
     return `${typeof code === 'string' ? `${code} ` : ''}${cause.message}${inner}`;
   }
   return String(cause);
+}
+
+/**
+ * OpenClaw's WebSocket gateway answered a request with `ok: false` (`INVALID_REQUEST`, `FORBIDDEN`,
+ * `UNAVAILABLE`, …). `rpcCode` is the error's `code`, `detailCode` its `details.code` when given.
+ */
+export class OpenClawRpcError extends GatewayError {
+  readonly code = ERROR_CODES.OPENCLAW_RPC;
+  readonly retryable: boolean;
+  readonly method: string;
+  readonly rpcCode: string;
+  readonly detailCode: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(options: {
+    method: string;
+    rpcCode: string;
+    message: string;
+    detailCode?: string | undefined;
+    retryable?: boolean | undefined;
+    retryAfterMs?: number | undefined;
+  }) {
+    const detail = options.detailCode === undefined ? '' : ` ${options.detailCode}`;
+    super(`OpenClaw ${options.method} failed: ${options.rpcCode}${detail} (${bodySnippet(options.message)})`);
+    this.method = options.method;
+    this.rpcCode = options.rpcCode;
+    this.detailCode = options.detailCode;
+    this.retryable = options.retryable === true;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * OpenClaw's WebSocket gateway refused our credentials or identity at connect (wrong token, device
+ * not paired yet, protocol mismatch, missing scopes). Not retryable until someone acts: `hint` says
+ * who and how (e.g. the `openclaw devices approve <requestId>` command).
+ */
+export class OpenClawAuthError extends GatewayError {
+  readonly code = ERROR_CODES.OPENCLAW_AUTH;
+  readonly retryable = false;
+  /** OpenClaw's `details.code`, e.g. `AUTH_TOKEN_MISMATCH`, `PAIRING_REQUIRED`; or ours, `MISSING_SCOPES`. */
+  readonly reason: string;
+  /** The pending pairing request to approve, for `PAIRING_REQUIRED`. */
+  readonly pairingRequestId: string | undefined;
+
+  constructor(reason: string, hint: string, pairingRequestId?: string) {
+    super(`OpenClaw refused the connection (${reason}): ${hint}`);
+    this.reason = reason;
+    this.pairingRequestId = pairingRequestId;
+  }
 }

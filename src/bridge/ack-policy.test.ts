@@ -7,6 +7,7 @@ describe('decideAck', () => {
     ['accepted', 'ack'],
     ['duplicate', 'ack'],
     ['rejected', 'ack'],
+    ['rate-limited', 'ack'],
     ['invalid', 'ack'],
     ['ignored-topic', 'ack'],
     ['shutting-down', 'no-ack'],

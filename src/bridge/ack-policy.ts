@@ -1,6 +1,13 @@
 /** What happened to a CALLBACK frame when the bridge received it. */
 export type IntakeOutcome =
-  'accepted' | 'duplicate' | 'rejected' | 'invalid' | 'ignored-topic' | 'shutting-down' | 'record-failed';
+  | 'accepted'
+  | 'duplicate'
+  | 'rejected'
+  | 'rate-limited'
+  | 'invalid'
+  | 'ignored-topic'
+  | 'shutting-down'
+  | 'record-failed';
 
 /**
  * The one place that decides whether a frame is acknowledged (STYLE.md B1). Everything that was
@@ -13,6 +20,7 @@ export function decideAck(outcome: IntakeOutcome): 'ack' | 'no-ack' {
     case 'accepted':
     case 'duplicate':
     case 'rejected':
+    case 'rate-limited':
     case 'invalid':
     case 'ignored-topic':
       return 'ack';

@@ -6,17 +6,23 @@ import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { InboxRecord, ReplyRoute, StateStore } from '../state/store.js';
 import { decideAccess } from './access-control.js';
+import { type CommandServices, replyToCommand, runCommand, withGeneration } from './command-handler.js';
+import { type ChatCommand, parseCommand } from './commands.js';
 import { type IntakeOutcome, decideAck } from './ack-policy.js';
+import { boundInboundText } from './inbound-limits.js';
 import { conversationKeyOf } from './conversation-key.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { InboundMessage } from './inbound-message.js';
 import { normalizeBotMessage } from './normalize.js';
+import { SenderRateLimiter } from './sender-rate-limit.js';
 import { sessionKeyFor } from './session-key.js';
 
 export interface BridgeOptions {
   readonly accounts: readonly AccountConfig[];
   readonly store: StateStore;
   readonly dispatcher: Dispatcher;
+  /** What chat commands (`/new`, `/stop`, …) act on. */
+  readonly commands: CommandServices;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /** Wall clock in ms. @defaultValue Date.now */
@@ -46,6 +52,9 @@ export class Bridge {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #accounts: ReadonlyMap<string, AccountConfig>;
+  readonly #senderLimits: ReadonlyMap<string, SenderRateLimiter>;
+  /** Messages in intake holding a sender rate slot (given back unless they are accepted). */
+  readonly #slotHolders = new Set<InboundMessage>();
   #isAccepting = true;
 
   constructor(options: BridgeOptions) {
@@ -53,6 +62,12 @@ export class Bridge {
     this.#now = options.now ?? Date.now;
     this.#log = options.logger.child({ component: 'bridge' });
     this.#accounts = new Map(options.accounts.map((account) => [account.id, account]));
+    this.#senderLimits = new Map(
+      options.accounts.map((account) => [
+        account.id,
+        new SenderRateLimiter({ ...account.senderRateLimit, now: this.#now }),
+      ]),
+    );
   }
 
   /** Receives one CALLBACK frame and decides its ACK. Never throws. */
@@ -69,6 +84,7 @@ export class Bridge {
     const log = this.#log.child({ account: frame.accountId, messageId: frame.messageId });
     const count = (outcome: string): void =>
       this.#options.metrics.messages.inc({ account: frame.accountId, outcome });
+    this.#options.metrics.messagesReceived.inc({ account: frame.accountId });
     if (account === undefined || frame.topic !== BOT_MESSAGE_TOPIC) {
       log.debug({ topic: frame.topic }, 'callback for a topic the gateway does not handle');
       count('ignored');
@@ -86,11 +102,24 @@ export class Bridge {
       return 'invalid';
     }
     const nowMs = this.#now();
-    const message = normalizeBotMessage(account.id, account.clientId, parsed.data, nowMs);
+    const bounded = boundInboundText(
+      normalizeBotMessage(account.id, account.clientId, parsed.data, nowMs),
+      account.maxInboundChars,
+    );
+    const { message } = bounded;
     const messageLog = log.child({ msgId: message.msgId, conversationId: message.conversationId });
+    if (bounded.cutFromChars !== undefined) {
+      messageLog.warn(
+        { chars: bounded.cutFromChars, maxInboundChars: account.maxInboundChars },
+        'message text longer than maxInboundChars; the rest is not passed on',
+      );
+    }
     try {
-      return await this.#record(message, account, messageLog, nowMs, count);
+      const outcome = await this.#record(message, account, messageLog, nowMs, count);
+      this.#releaseSlot(message, outcome !== 'accepted');
+      return outcome;
     } catch (error) {
+      this.#releaseSlot(message, true);
       messageLog.error({ err: error }, 'could not record the message; left unacked for redelivery');
       count('record-failed');
       return 'record-failed';
@@ -116,11 +145,19 @@ export class Bridge {
       count('rejected');
       return 'rejected';
     }
-    const sessionKey = sessionKeyFor(message, account.isolateContextPerUserInGroup);
+    const limited = await this.#limitSender(message, account, log, nowMs, count);
+    if (limited !== undefined) return limited;
+    // The queue key stays the same across /new, so messages before and after it keep their order.
+    const baseSessionKey = sessionKeyFor(message, account.isolateContextPerUserInGroup);
+    const sessionKey = withGeneration(baseSessionKey, await store.sessionGeneration(baseSessionKey));
+    const command = account.commands.enabled ? parseCommand(access.text) : undefined;
+    if (command !== undefined) {
+      return this.#command(command, { message, account, baseSessionKey, sessionKey, log, nowMs, count });
+    }
     const entry = {
       dedupeKey: message.dedupeKey,
       accountId: account.id,
-      queueKey: sessionKey,
+      queueKey: baseSessionKey,
       job: { message, text: access.text, sessionKey },
       acceptedAtMs: nowMs,
     };
@@ -135,6 +172,68 @@ export class Bridge {
     log.debug({ text: access.text }, 'message text');
     const record: InboxRecord = { ...entry, id: result.id, attempts: 0, chunks: [], isReplyComplete: false };
     this.#options.dispatcher.submit(record, log);
+    return 'accepted';
+  }
+
+  /**
+   * The per-sender flood limit (`senderRateLimit`): a message over it is acked, remembered for
+   * dedupe, counted as rejected (`rate-limited`) and dropped without a reply, so a flood costs no
+   * inbox write, agent turn or outbound message. Undefined when the message may go on.
+   */
+  async #limitSender(
+    message: InboundMessage,
+    account: AccountConfig,
+    log: Logger,
+    nowMs: number,
+    count: (outcome: string) => void,
+  ): Promise<IntakeOutcome | undefined> {
+    const decision = this.#senderLimits.get(account.id)?.take(message.senderKey);
+    if (decision?.allowed === true) this.#slotHolders.add(message);
+    if (decision === undefined || decision.allowed) return undefined;
+    if ((await this.#options.store.remember(message.dedupeKey, nowMs)) === 'duplicate') {
+      count('deduped');
+      return 'duplicate';
+    }
+    // One warning per flood; the rest of it at debug, so a flood cannot flood the log too.
+    log[decision.isFirstRefusal ? 'warn' : 'debug'](
+      { sender: message.senderKey, limit: account.senderRateLimit },
+      'sender over senderRateLimit; message dropped without a reply',
+    );
+    this.#options.metrics.messagesRejected.inc({ account: account.id, reason: 'rate-limited' });
+    count('rejected');
+    return 'rate-limited';
+  }
+
+  #releaseSlot(message: InboundMessage, isNotNew: boolean): void {
+    if (this.#slotHolders.delete(message) && isNotNew)
+      this.#senderLimits.get(message.accountId)?.release(message.senderKey);
+  }
+
+  /** Runs a chat command once (deduped like messages) and sends its answer; acked at once. */
+  async #command(
+    command: ChatCommand,
+    context: {
+      message: InboundMessage;
+      account: AccountConfig;
+      baseSessionKey: string;
+      sessionKey: string;
+      log: Logger;
+      nowMs: number;
+      count: (outcome: string) => void;
+    },
+  ): Promise<IntakeOutcome> {
+    const { message, log, count } = context;
+    if ((await this.#options.store.remember(message.dedupeKey, context.nowMs)) === 'duplicate') {
+      count('deduped');
+      return 'duplicate';
+    }
+    count('command');
+    log.info({ command }, 'chat command');
+    const request = { ...context, command, route: routeOf(message) };
+    const services = this.#options.commands;
+    void runCommand(request, services)
+      .then((text) => (text === undefined ? undefined : replyToCommand(request, text, services, log)))
+      .catch((error: unknown) => log.error({ err: error, command }, 'chat command failed'));
     return 'accepted';
   }
 }

@@ -2,7 +2,7 @@ import type { Logger } from '../log/logger.js';
 import type { InboxRecord } from '../state/store.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { NOTICES } from './notices.js';
-import { type TurnDependencies, type TurnOutcome, runTurn } from './turn.js';
+import { type TurnDependencies, type TurnOutcome, UserStopRequest, runTurn } from './turn.js';
 
 export interface DispatcherOptions {
   readonly deps: TurnDependencies;
@@ -21,6 +21,8 @@ export class Dispatcher {
   readonly #queue = new KeyedQueue();
   readonly #abort = new AbortController();
   readonly #outsideQueue = new Set<Promise<unknown>>();
+  /** The turn running per queue key, for `/stop`. */
+  readonly #running = new Map<string, AbortController>();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -30,6 +32,25 @@ export class Dispatcher {
   /** Entries queued or running. */
   get pending(): number {
     return this.#queue.size + this.#outsideQueue.size;
+  }
+
+  /** Entries waiting behind another of their session, and entries being worked on (metrics). */
+  queueDepth(): { queued: number; running: number } {
+    const running = this.#queue.activeKeys + this.#outsideQueue.size;
+    return { queued: this.#queue.size - this.#queue.activeKeys, running };
+  }
+
+  /** Entries queued or running for `queueKey`. */
+  depthOf(queueKey: string): number {
+    return this.#queue.depth(queueKey);
+  }
+
+  /** Stops the agent turn running for `queueKey` (`/stop`); false when none runs. */
+  stopRunning(queueKey: string): boolean {
+    const controller = this.#running.get(queueKey);
+    if (controller === undefined) return false;
+    controller.abort(new UserStopRequest());
+    return true;
   }
 
   /** Schedules a newly accepted entry. */
@@ -52,6 +73,7 @@ export class Dispatcher {
       const log = this.#log.child({
         account: record.accountId,
         msgId: record.job.message.msgId,
+        conversationId: record.job.message.conversationId,
         resumed: true,
       });
       this.#enqueue(record, log);
@@ -87,14 +109,30 @@ export class Dispatcher {
 
   async #run(record: InboxRecord, log: Logger, notice?: string): Promise<TurnOutcome | undefined> {
     if (this.#abort.signal.aborted) return undefined;
+    const startedMs = performance.now();
+    const observe = (outcome: string): void =>
+      this.#options.deps.metrics.turnDurationSeconds.observe(
+        { outcome },
+        (performance.now() - startedMs) / 1000,
+      );
+    const stop = new AbortController();
+    if (notice === undefined) this.#running.set(record.queueKey, stop);
+    const signals = {
+      shutdown: this.#abort.signal,
+      turn: AbortSignal.any([this.#abort.signal, stop.signal]),
+    };
     try {
-      const outcome = await runTurn(record, this.#options.deps, log, this.#abort.signal, notice);
+      const outcome = await runTurn(record, this.#options.deps, log, signals, notice);
+      observe(outcome);
       if (outcome === 'aborted') log.info('turn aborted by shutdown; it resumes at the next start');
       return outcome;
     } catch (error) {
+      observe('failed');
       // A store failure: the entry stays in the inbox and is retried at the next start.
       log.error({ err: error }, 'turn failed unexpectedly');
       return undefined;
+    } finally {
+      if (this.#running.get(record.queueKey) === stop) this.#running.delete(record.queueKey);
     }
   }
 }

@@ -24,6 +24,18 @@ async function flush(): Promise<void> {
 }
 
 describe('KeyedQueue', () => {
+  it('counts one running task per active key, the rest as waiting', async () => {
+    const queue = new KeyedQueue();
+    const gates = [gate(), gate(), gate()];
+    queue.push('a', () => gates[0]!.promise);
+    queue.push('a', () => gates[1]!.promise);
+    queue.push('b', () => gates[2]!.promise);
+    expect([queue.size, queue.activeKeys]).toEqual([3, 2]);
+    for (const g of gates) g.open();
+    await queue.onIdle();
+    expect([queue.size, queue.activeKeys]).toEqual([0, 0]);
+  });
+
   it('runs the tasks of one key one at a time, in submission order', async () => {
     const queue = new KeyedQueue();
     const log: string[] = [];

@@ -18,6 +18,11 @@ export class KeyedQueue {
     return this.#running;
   }
 
+  /** Keys with work: one task of each is running, the rest of `size` wait behind them. */
+  get activeKeys(): number {
+    return this.#depths.size;
+  }
+
   /** Queues `task` behind the earlier tasks of `key`. A task's failure does not stop the next one. */
   push(key: string, task: () => Promise<void>): void {
     this.#running += 1;

@@ -2,7 +2,9 @@ import type { MediaConfig } from '../config/types.js';
 import type { AccessTokenCache } from '../dingtalk/api/access-token.js';
 import type { DingTalkHttp } from '../dingtalk/api/http-client.js';
 import { uploadMedia } from '../dingtalk/api/media-upload.js';
-import { downloadFile, resolveDownloadUrl } from '../dingtalk/api/message-files.js';
+import { MediaDownloadError, downloadFile, resolveDownloadUrl } from '../dingtalk/api/message-files.js';
+import { sniffImageMime } from '../media/media-kinds.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { RemoteFetcher } from '../media/remote-fetch.js';
 import { videoCoverPng } from '../media/video-cover.js';
 import type { InboundMediaSource } from './agent-content.js';
@@ -14,6 +16,8 @@ export interface AccountMediaAccess {
   readonly oapiBase: string;
   readonly robotCode: string;
   readonly tokens: AccessTokenCache;
+  /** Hosts a download URL may point at (DingTalk's OSS, the API hosts). */
+  readonly downloadHosts: readonly string[];
 }
 
 export interface MediaServicesOptions {
@@ -23,6 +27,27 @@ export interface MediaServicesOptions {
   readonly remote: RemoteFetcher;
   /** Told about every upload attempt (metrics). */
   readonly onCall: (endpoint: string, status: string) => void;
+  /** Counts uploads, downloads and their bytes. */
+  readonly metrics: GatewayMetrics;
+}
+
+/** Endpoint name (metrics) of the GET of a file behind a messageFiles/download URL. */
+export const FILE_DOWNLOAD_ENDPOINT = 'messageFiles/file';
+
+/** A bounded label for a downloaded file: what its bytes or Content-Type say it is. */
+function downloadKind(bytes: Buffer, contentType: string | undefined): string {
+  if (sniffImageMime(bytes) !== undefined || contentType?.startsWith('image/') === true) return 'image';
+  if (contentType?.startsWith('audio/') === true) return 'audio';
+  if (contentType?.startsWith('video/') === true) return 'video';
+  return 'file';
+}
+
+/** HTTP status (or `transport`) of a failed file download, for `dingtalk_api_calls_total`. */
+function downloadStatus(error: unknown): string | undefined {
+  if (!(error instanceof MediaDownloadError)) return undefined;
+  if (error.status !== undefined) return String(error.status);
+  if (error.reason === 'transport' || error.reason === 'timeout') return 'transport';
+  return error.reason === 'too-large' ? '200' : undefined;
 }
 
 function accessFor(accounts: ReadonlyMap<string, AccountMediaAccess>, accountId: string): AccountMediaAccess {
@@ -44,27 +69,54 @@ export function createMediaServices(options: MediaServicesOptions): {
   const inbound: InboundMediaSource = {
     async download(accountId, downloadCode, maxBytes, signal) {
       const access = accessFor(options.accounts, accountId);
-      const url = await resolveDownloadUrl({
-        http: options.http,
-        apiBase: access.apiBase,
-        robotCode: access.robotCode,
-        tokens: access.tokens,
-        downloadCode,
-        signal,
-      });
-      return downloadFile(url, { maxBytes, timeoutMs: options.limits.fetchTimeoutMs, signal });
+      const { metrics } = options;
+      try {
+        const url = await resolveDownloadUrl({
+          http: options.http,
+          apiBase: access.apiBase,
+          robotCode: access.robotCode,
+          tokens: access.tokens,
+          downloadCode,
+          signal,
+        });
+        const file = await downloadFile(url, {
+          maxBytes,
+          timeoutMs: options.limits.fetchTimeoutMs,
+          signal,
+          allowedHosts: access.downloadHosts,
+        });
+        const kind = downloadKind(file.bytes, file.contentType);
+        options.onCall(FILE_DOWNLOAD_ENDPOINT, '200');
+        metrics.mediaDownloads.inc({ kind, outcome: 'ok' });
+        metrics.mediaDownloadBytes.inc({ kind }, file.bytes.length);
+        return file;
+      } catch (error) {
+        const status = downloadStatus(error);
+        if (status !== undefined) options.onCall(FILE_DOWNLOAD_ENDPOINT, status);
+        const outcome = error instanceof MediaDownloadError ? error.reason : 'error';
+        metrics.mediaDownloads.inc({ kind: 'unknown', outcome });
+        throw error;
+      }
     },
   };
   const reply: ReplyMediaServices = {
-    upload(accountId, file, signal) {
+    async upload(accountId, file, signal) {
       const access = accessFor(options.accounts, accountId);
-      return uploadMedia({
-        oapiBase: access.oapiBase,
-        tokens: access.tokens,
-        ...file,
-        signal,
-        onCall: options.onCall,
-      });
+      try {
+        const mediaId = await uploadMedia({
+          oapiBase: access.oapiBase,
+          tokens: access.tokens,
+          ...file,
+          signal,
+          onCall: options.onCall,
+        });
+        options.metrics.mediaUploads.inc({ type: file.type, outcome: 'ok' });
+        options.metrics.mediaUploadBytes.inc({ type: file.type }, file.bytes.length);
+        return mediaId;
+      } catch (error) {
+        options.metrics.mediaUploads.inc({ type: file.type, outcome: 'error' });
+        throw error;
+      }
     },
     fetchRemote: (url, signal) => options.remote.fetch(url, signal),
     async videoCover(accountId, signal) {

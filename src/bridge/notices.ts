@@ -22,6 +22,10 @@ export const NOTICES = {
     '⚠️ 抱歉，这条消息未能及时得到回复，请重新发送。(Sorry, this message could not be answered in time; please send it again.)',
   queueFull:
     '⚠️ AI 助手正忙于处理之前的消息，请稍后再发。(The assistant is still busy with earlier messages; please send this again later.)',
+  working: '⏳ 正在处理，请稍候… (Working on it…)',
+  stopped: '⏹️ 已停止。(Stopped.)',
+  nothingToStop: '没有正在进行的回答。(Nothing to stop.)',
+  newSession: '🆕 已开始新的对话。(Started a new conversation.)',
   gaveUp: '⚠️ 抱歉，这条消息多次处理失败，已放弃。(Sorry, this message failed repeatedly and was given up.)',
 } as const;
 

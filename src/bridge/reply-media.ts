@@ -148,36 +148,47 @@ function noticeLines(failures: ReadonlyMap<string, number>): string[] {
   );
 }
 
+/** Where and how attachments are turned into DingTalk media. */
+export interface AttachmentContext {
+  readonly accountId: string;
+  readonly replyMode: 'text' | 'markdown';
+  readonly mediaRoots: readonly string[];
+  readonly limits: MediaConfig;
+  readonly services: ReplyMediaServices;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+}
+
+/** Attachments turned into DingTalk media: inline image markdown, media messages, notice lines. */
+export interface PreparedAttachments {
+  /** `![name](mediaId)` paragraphs for markdown replies. */
+  readonly inlineImages: string[];
+  readonly media: MediaMessage[];
+  readonly notices: string[];
+}
+
 /**
- * Takes the agent's attachment tags out of a reply and turns each into DingTalk media: images
- * inline (`![name](mediaId)`) in markdown mode, or as image messages in text mode; files, voice
- * and video as their own messages after the text. Paths must lie inside `mediaRoots`; nothing is
- * read for a refused path. Every failure becomes a short notice line and a warning log.
+ * Turns attachments (already taken out of the reply text) into DingTalk media: images inline
+ * (`![name](mediaId)`) in markdown mode, or as image messages in text mode; files, voice and video
+ * as their own messages. Paths must lie inside `mediaRoots`; nothing is read for a refused path.
+ * Every failure becomes a short notice line and a warning log.
  */
-export async function prepareReply(
-  text: string,
-  context: {
-    accountId: string;
-    replyMode: 'text' | 'markdown';
-    mediaRoots: readonly string[];
-    limits: MediaConfig;
-    services: ReplyMediaServices;
-    log: Logger;
-    signal: AbortSignal;
-  },
-): Promise<PreparedReply> {
-  const extracted = extractMediaTags(text);
+export async function prepareAttachments(
+  attachments: readonly MediaAttachment[],
+  problems: readonly { reason: string }[],
+  context: AttachmentContext,
+): Promise<PreparedAttachments> {
   const failures = new Map<string, number>();
   const fail = (reason: string): void => {
     failures.set(reason, (failures.get(reason) ?? 0) + 1);
   };
-  for (const problem of extracted.problems) {
+  for (const problem of problems) {
     context.log.warn({ reason: problem.reason }, 'malformed attachment tag in the reply');
     fail('malformed attachment tag');
   }
   const media: MediaMessage[] = [];
   const inlineImages: string[] = [];
-  for (const attachment of extracted.attachments) {
+  for (const attachment of attachments) {
     try {
       const loaded = await load(
         attachment,
@@ -187,13 +198,10 @@ export async function prepareReply(
         context.signal,
       );
       const result = await toMedia(attachment, loaded, context.accountId, context.services, context.signal);
-      if ('image' in result) {
-        if (context.replyMode === 'markdown')
-          inlineImages.push(`![${loaded.fileName.replace(/[[\]]/g, '')}](${result.image})`);
-        else media.push({ kind: 'image', mediaId: result.image });
-      } else {
-        media.push(result);
-      }
+      if (!('image' in result)) media.push(result);
+      else if (context.replyMode === 'markdown')
+        inlineImages.push(`![${loaded.fileName.replace(/[[\]]/g, '')}](${result.image})`);
+      else media.push({ kind: 'image', mediaId: result.image });
     } catch (error) {
       if (context.signal.aborted) throw error;
       const reason = failureReason(error);
@@ -204,6 +212,13 @@ export async function prepareReply(
       fail(reason);
     }
   }
-  const body = [extracted.text.trim(), ...inlineImages].filter((part) => part !== '').join('\n\n');
-  return { text: body, media, notices: noticeLines(failures) };
+  return { inlineImages, media, notices: noticeLines(failures) };
+}
+
+/** {@link prepareAttachments} for a complete reply text: tags taken out, images appended inline. */
+export async function prepareReply(text: string, context: AttachmentContext): Promise<PreparedReply> {
+  const extracted = extractMediaTags(text);
+  const prepared = await prepareAttachments(extracted.attachments, extracted.problems, context);
+  const body = [extracted.text.trim(), ...prepared.inlineImages].filter((part) => part !== '').join('\n\n');
+  return { text: body, media: prepared.media, notices: prepared.notices };
 }

@@ -1,11 +1,10 @@
 import type { AccountConfig } from '../config/types.js';
-import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
 import type { Logger } from '../log/logger.js';
-import { applyResponsePrefix, formatReply } from '../reply/format-reply.js';
-import type { InboxRecord, StoredChunk } from '../state/store.js';
+import { applyResponsePrefix, formatReply, textFormat } from '../reply/format-reply.js';
+import type { InboxRecord } from '../state/store.js';
 import { NOTICES } from './notices.js';
-import { askForReply } from './turn-ask.js';
-import { deliverChunks } from './turn-delivery.js';
+import { streamReply } from './turn-ask.js';
+import { ReplyPipeline } from './turn-delivery.js';
 import type { TurnDependencies } from './turn-deps.js';
 
 export type { TurnDependencies } from './turn-deps.js';
@@ -13,22 +12,76 @@ export type { TurnDependencies } from './turn-deps.js';
 /** A message whose turn was started this often (the gateway crashed each time) is given up. */
 export const MAX_TURN_STARTS = 3;
 
+/** The abort reason of a turn stopped by `/stop` (as opposed to shutdown). */
+export class UserStopRequest extends Error {
+  constructor() {
+    super('stopped by the user');
+    this.name = 'UserStopRequest';
+  }
+}
+
+/**
+ * `shutdown` aborts everything (the entry resumes at the next start); `turn` also aborts when the
+ * user sends `/stop` (the agent is stopped, what it said so far is delivered and the entry ends).
+ */
+export interface TurnSignals {
+  readonly shutdown: AbortSignal;
+  readonly turn: AbortSignal;
+}
+
 /** How a turn ended: `aborted` leaves the entry in the inbox for the next start. */
 export type TurnOutcome = 'answered' | 'notice' | 'undeliverable' | 'aborted';
 
+/** The notice that replaces asking the agent, if any: forced, resumed after a cut stream, too old, or given up. */
+function noticeInsteadOfAsking(
+  record: InboxRecord,
+  deps: TurnDependencies,
+  log: Logger,
+  forcedNotice: string | undefined,
+): string | undefined {
+  if (forcedNotice !== undefined) return forcedNotice;
+  // A previous run sent part of a streamed reply and stopped: the rest is lost with that run.
+  if (record.chunks.length > 0) return NOTICES.interrupted;
+  const ageMs = deps.now() - record.acceptedAtMs;
+  if (ageMs > deps.delivery.maxMessageAgeMs) {
+    log.warn({ ageMs }, 'message too old to answer; sending an apology');
+    return NOTICES.tooLate;
+  }
+  if (record.attempts >= MAX_TURN_STARTS) {
+    log.error({ attempts: record.attempts }, 'turn was interrupted too often; giving up');
+    return NOTICES.gaveUp;
+  }
+  return undefined;
+}
+
+async function noticeMessages(
+  record: InboxRecord,
+  account: AccountConfig,
+  deps: TurnDependencies,
+  notice: string,
+) {
+  const isFirstReply = !(await deps.store.hasAnswered(record.job.sessionKey));
+  return formatReply(
+    isFirstReply ? applyResponsePrefix(notice, account.responsePrefix) : notice,
+    textFormat(account),
+  );
+}
+
 /**
- * Answers one inbox entry, resuming wherever a previous run stopped: asks the agent if no reply
- * was planned yet (or sends a notice when the message is too old or keeps crashing the turn),
- * records the reply messages, then sends those not yet sent, in order, recording each. `notice`
- * forces a notice instead of asking the agent (queue full).
+ * Answers one inbox entry, resuming wherever a previous run stopped: messages already planned
+ * and not yet sent go first; then, if the reply is not complete, the agent is asked and its reply
+ * streamed out message by message (or a notice is sent when the message is too old, keeps crashing
+ * the turn, or was cut by a crash). Every message is recorded before it is sent and marked after.
+ * `notice` forces a notice instead of asking the agent (queue full).
  */
 export async function runTurn(
   record: InboxRecord,
   deps: TurnDependencies,
   log: Logger,
-  signal: AbortSignal,
+  signals: TurnSignals,
   notice?: string,
 ): Promise<TurnOutcome> {
+  const signal = signals.shutdown;
   const account = deps.accounts.get(record.accountId);
   if (account === undefined) {
     log.error(
@@ -38,60 +91,28 @@ export async function runTurn(
     await deps.store.finish(record.id, deps.now());
     return 'undeliverable';
   }
-  let chunks: readonly StoredChunk[] = record.chunks;
+  const pipeline = new ReplyPipeline(record, account, deps, log, signal);
+  pipeline.resume(record.chunks.filter((chunk) => chunk.sentAtMs === undefined));
   let kind: TurnOutcome = 'answered';
   if (!record.isReplyComplete) {
-    const planned = await planReply(record, account, deps, log, signal, notice);
-    if (planned === undefined) return 'aborted';
-    chunks = planned.chunks;
-    if (planned.isNotice) kind = 'notice';
+    const replacement = noticeInsteadOfAsking(record, deps, log, notice);
+    if (replacement === undefined) {
+      const streamed = await streamReply(record, account, deps, log, signals, (messages, isComplete) =>
+        pipeline.push(messages, isComplete),
+      );
+      if (streamed === undefined) {
+        await pipeline.settle().catch(() => undefined);
+        return 'aborted';
+      }
+      if (streamed.isNotice) kind = 'notice';
+    } else {
+      pipeline.push(await noticeMessages(record, account, deps, replacement), true);
+      kind = 'notice';
+    }
   }
-  const delivered = await deliverChunks(record, chunks, account, deps, log, signal);
+  const delivered = await pipeline.settle();
   if (delivered === 'aborted') return 'aborted';
   if (delivered === 'sent') await deps.store.markAnswered(record.job.sessionKey, deps.now());
   await deps.store.finish(record.id, deps.now());
   return delivered === 'sent' ? kind : 'undeliverable';
-}
-
-/** Decides the reply (agent answer or notice), records its messages and returns all planned chunks. */
-async function planReply(
-  record: InboxRecord,
-  account: AccountConfig,
-  deps: TurnDependencies,
-  log: Logger,
-  signal: AbortSignal,
-  forcedNotice: string | undefined,
-): Promise<{ chunks: StoredChunk[]; isNotice: boolean } | undefined> {
-  let text: string;
-  let media: OutgoingMessage[] = [];
-  let isNotice = true;
-  const ageMs = deps.now() - record.acceptedAtMs;
-  if (forcedNotice !== undefined) {
-    text = forcedNotice;
-  } else if (record.chunks.length > 0) {
-    // A previous run planned part of a streamed reply and stopped: the rest is lost with that run.
-    text = NOTICES.interrupted;
-  } else if (ageMs > deps.delivery.maxMessageAgeMs) {
-    log.warn({ ageMs }, 'message too old to answer; sending an apology');
-    text = NOTICES.tooLate;
-  } else if (record.attempts >= MAX_TURN_STARTS) {
-    log.error({ attempts: record.attempts }, 'turn was interrupted too often; giving up');
-    text = NOTICES.gaveUp;
-  } else {
-    const reply = await askForReply(record, account, deps, log, signal);
-    if (reply === undefined) return undefined;
-    ({ text, media, isNotice } = reply);
-  }
-  if (!(await deps.store.hasAnswered(record.job.sessionKey)))
-    text = applyResponsePrefix(text, account.responsePrefix);
-  const messages = [...(text === '' ? [] : formatReply(text, account)), ...media];
-  await deps.store.planReply(record.id, messages, true);
-  const first = record.chunks.length;
-  return {
-    chunks: [
-      ...record.chunks,
-      ...messages.map((message, offset) => ({ index: first + offset, message, sentAtMs: undefined })),
-    ],
-    isNotice,
-  };
 }

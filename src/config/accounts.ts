@@ -85,7 +85,13 @@ export function resolveAccounts(
 
   const resolved: AccountConfig[] = [];
   for (const id of ids) {
-    const { connection: connectionOverride, ...override }: AccountOverride = accounts[id] ?? {};
+    const {
+      connection: connectionOverride,
+      senderRateLimit: rateLimitOverride,
+      card: cardOverride,
+      indicator: indicatorOverride,
+      ...override
+    }: AccountOverride = accounts[id] ?? {};
     const prefix =
       id === DEFAULT_ACCOUNT_ID && accounts[id] === undefined
         ? 'channels.dingtalk'
@@ -93,6 +99,9 @@ export function resolveAccounts(
     const merged = {
       ...mergeDefined(root, override),
       connection: mergeDefined(root.connection, connectionOverride ?? {}),
+      senderRateLimit: mergeDefined(root.senderRateLimit, rateLimitOverride ?? {}),
+      card: mergeDefined(root.card, cardOverride ?? {}),
+      indicator: mergeDefined(root.indicator, indicatorOverride ?? {}),
     };
     if (!merged.enabled) continue;
 
@@ -143,6 +152,12 @@ export function resolveAccounts(
       openPath: merged.openPath,
       subscriptions,
       mediaRoots: merged.mediaRoots,
+      maxInboundChars: merged.maxInboundChars,
+      senderRateLimit: merged.senderRateLimit,
+      downloadHosts: merged.downloadHosts,
+      commands: merged.commands,
+      card: merged.card,
+      indicator: merged.indicator,
       connection: merged.connection,
     });
   }

@@ -10,6 +10,7 @@ export const ENV_KEYS = {
   OPENCLAW_AGENT_ID: ['openclaw', 'agentId'],
   PORT: ['server', 'port'],
   GATEWAY_HOST: ['server', 'host'],
+  GATEWAY_SEND_TOKEN: ['server', 'sendApiToken'],
   LOG_LEVEL: ['log', 'level'],
 } as const satisfies Record<string, readonly string[]>;
 

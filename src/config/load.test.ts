@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { BOT_MESSAGE_TOPIC } from './accounts.js';
 import { DEFAULT_CONFIG_FILE, loadConfig } from './load.js';
+import { CARD_DEFAULTS, INDICATOR_DEFAULTS } from './schema.js';
 import { MASK, maskSecrets } from './mask.js';
 
 const SECRET = 'S3cr3t-v4lue-never-printed';
@@ -52,13 +53,25 @@ describe('loadConfig', () => {
       const cwd = tempDir();
       const config = loadConfig({ configPath: undefined, env: BASE_ENV, cwd });
       expect(config.source).toBe('environment only');
-      expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, shutdownGraceMs: 20_000 });
+      expect(config.server).toEqual({
+        host: '127.0.0.1',
+        port: 8080,
+        shutdownGraceMs: 20_000,
+        sendApiToken: undefined,
+        sendApiRateLimitRequests: 60,
+        sendApiRateLimitWindowMs: 60_000,
+      });
       expect(config.openclaw).toEqual({
         baseUrl: 'http://127.0.0.1:18789',
         token: undefined,
         agentId: 'main',
         timeoutMs: 600_000,
         connectTimeoutMs: 10_000,
+        transport: 'http',
+        wsUrl: 'ws://127.0.0.1:18789',
+        requestTimeoutMs: 30_000,
+        deviceIdentityFile: undefined,
+        requestAdminScope: true,
       });
       expect(config.state).toEqual({ dir: resolve(cwd, 'state'), dedupeTtlMs: 600_000 });
       expect(config.log).toEqual({ level: 'info' });
@@ -85,6 +98,12 @@ describe('loadConfig', () => {
           openPath: '/v1.0/gateway/connections/open',
           subscriptions: [{ type: 'CALLBACK', topic: BOT_MESSAGE_TOPIC }],
           mediaRoots: [],
+          maxInboundChars: 20_000,
+          senderRateLimit: { messages: 30, windowMs: 60_000 },
+          downloadHosts: ['*.aliyuncs.com', '*.dingtalk.com', '*.dingtalkapps.com'],
+          commands: { enabled: true },
+          card: CARD_DEFAULTS,
+          indicator: INDICATOR_DEFAULTS,
           connection: {
             openTimeoutMs: 10_000,
             heartbeatIntervalMs: 20_000,
@@ -109,6 +128,7 @@ describe('loadConfig', () => {
           OPENCLAW_AGENT_ID: 'helper',
           PORT: '9090',
           GATEWAY_HOST: '0.0.0.0',
+          GATEWAY_SEND_TOKEN: 'send-token-0123456789',
           LOG_LEVEL: 'debug',
         },
       });
@@ -117,7 +137,11 @@ describe('loadConfig', () => {
         token: 'claw-token',
         agentId: 'helper',
       });
-      expect(config.server).toMatchObject({ host: '0.0.0.0', port: 9090 });
+      expect(config.server).toMatchObject({
+        host: '0.0.0.0',
+        port: 9090,
+        sendApiToken: 'send-token-0123456789',
+      });
       expect(config.log.level).toBe('debug');
     });
 
@@ -417,6 +441,42 @@ describe('loadConfig', () => {
       ]);
     });
 
+    it('configures the WebSocket transport: URL from baseUrl, a device identity only off loopback', () => {
+      const local = loadDocument({ openclaw: { transport: 'ws', baseUrl: 'https://127.0.0.1:18789/' } });
+      expect(local.openclaw).toMatchObject({ transport: 'ws', wsUrl: 'wss://127.0.0.1:18789' });
+      expect(local.openclaw.deviceIdentityFile).toBeUndefined();
+
+      const remote = loadDocument({
+        openclaw: { transport: 'ws', baseUrl: 'http://host.docker.internal:18789' },
+      });
+      expect(remote.openclaw.wsUrl).toBe('ws://host.docker.internal:18789');
+      expect(remote.openclaw.deviceIdentityFile).toMatch(/\/state\/openclaw-device\.json$/);
+
+      const explicit = loadDocument({
+        openclaw: {
+          transport: 'ws',
+          wsUrl: 'ws://127.0.0.1:18789/',
+          deviceIdentity: 'always',
+          deviceIdentityFile: 'keys/device.json',
+        },
+        state: { dir: './data' },
+      });
+      expect(explicit.openclaw.wsUrl).toBe('ws://127.0.0.1:18789');
+      expect(explicit.openclaw.deviceIdentityFile).toMatch(/\/keys\/device\.json$/);
+
+      const off = loadDocument({
+        openclaw: { transport: 'ws', wsUrl: 'ws://10.0.0.5:1', deviceIdentity: 'off' },
+      });
+      expect(off.openclaw.deviceIdentityFile).toBeUndefined();
+    });
+
+    it('rejects an unknown transport and a non-ws wsUrl', () => {
+      const error = configError(() =>
+        loadDocument({ openclaw: { transport: 'grpc', wsUrl: 'http://127.0.0.1:18789' } }),
+      );
+      expect(issuePaths(error)).toEqual(['openclaw.transport', 'openclaw.wsUrl']);
+    });
+
     it('strips a trailing slash from base URLs', () => {
       const config = loadDocument({
         openclaw: { baseUrl: 'http://claw.test:1/' },
@@ -519,6 +579,41 @@ describe('loadConfig', () => {
         stableAfterMs: 5_000,
         drainTimeoutMs: 10_000,
       });
+    });
+
+    it('merges senderRateLimit key by key and inherits the intake limits', () => {
+      const config = load({
+        clientId: 'root-id',
+        clientSecret: 's',
+        maxInboundChars: 5_000,
+        senderRateLimit: { messages: 5, windowMs: 10_000 },
+        downloadHosts: ['files.example.test', '*.oss.example.test'],
+        accounts: { strict: { clientId: 'strict-id', senderRateLimit: { messages: 1 } } },
+      });
+      const [root, strict] = config.accounts;
+      expect(root).toMatchObject({
+        maxInboundChars: 5_000,
+        senderRateLimit: { messages: 5, windowMs: 10_000 },
+        downloadHosts: ['files.example.test', '*.oss.example.test'],
+      });
+      expect(strict).toMatchObject({
+        maxInboundChars: 5_000,
+        senderRateLimit: { messages: 1, windowMs: 10_000 },
+        downloadHosts: ['files.example.test', '*.oss.example.test'],
+      });
+    });
+
+    it('rejects download host patterns that are not host names', () => {
+      const cwd = tempDir();
+      write(cwd, DEFAULT_CONFIG_FILE, {
+        channels: { dingtalk: { downloadHosts: ['https://x.test', 'a.*.test', '*', 'ok.test', '[::1]'] } },
+      });
+      const error = configError(() => loadConfig({ configPath: undefined, env: BASE_ENV, cwd }));
+      expect(issuePaths(error)).toEqual([
+        'channels.dingtalk.downloadHosts.0',
+        'channels.dingtalk.downloadHosts.1',
+        'channels.dingtalk.downloadHosts.2',
+      ]);
     });
 
     it('an account without a connection block takes the root connection as is', () => {
@@ -712,6 +807,32 @@ describe('loadConfig', () => {
       const config = loadConfig({ configPath: undefined, env: {}, cwd });
       expect(config.accounts[0]?.clientSecret).toBe('inline');
       expect(config.openclaw.token).toBe('inline-token');
+    });
+
+    it('reads server.sendApiTokenFile relative to the config file; GATEWAY_SEND_TOKEN wins over it', () => {
+      const cwd = tempDir();
+      write(cwd, 'conf/send.txt', 'file-send-token-0123456789\n');
+      write(cwd, 'conf/gw.json5', { server: { sendApiTokenFile: 'send.txt' } });
+      const fromFile = loadConfig({ configPath: 'conf/gw.json5', env: BASE_ENV, cwd });
+      expect(fromFile.server.sendApiToken).toBe('file-send-token-0123456789');
+      const fromEnv = loadConfig({
+        configPath: 'conf/gw.json5',
+        env: { ...BASE_ENV, GATEWAY_SEND_TOKEN: 'env-send-token-0123456789' },
+        cwd,
+      });
+      expect(fromEnv.server.sendApiToken).toBe('env-send-token-0123456789');
+      expect(JSON.stringify(maskSecrets(fromEnv))).not.toContain('env-send-token');
+    });
+
+    it('rejects a send API token shorter than 16 characters', () => {
+      const error = configError(() =>
+        loadConfig({
+          configPath: undefined,
+          env: { ...BASE_ENV, GATEWAY_SEND_TOKEN: 'short' },
+          cwd: tempDir(),
+        }),
+      );
+      expect(issuePaths(error)).toEqual(['server.sendApiToken']);
     });
 
     it('OPENCLAW_TOKEN from the environment wins over tokenFile', () => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import dotenv from 'dotenv';
 import JSON5 from 'json5';
@@ -7,8 +7,9 @@ import JSON5 from 'json5';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { resolveAccounts, readSecretFile } from './accounts.js';
 import { applyEnvOverlay } from './env-overlay.js';
-import { ConfigFileSchema } from './schema.js';
-import type { GatewayConfig } from './types.js';
+import { deriveWsUrl, isLoopbackUrl } from '../openclaw/ws/ws-url.js';
+import { ConfigFileSchema, type ConfigFile } from './schema.js';
+import type { GatewayConfig, OpenClawConfig } from './types.js';
 
 /** File used when neither `--config` nor `GATEWAY_CONFIG` names one. */
 export const DEFAULT_CONFIG_FILE = 'config.json5';
@@ -39,7 +40,7 @@ export function loadConfig(options: LoadConfigOptions): GatewayConfig {
     explicit ?? (existsSync(resolve(options.cwd, DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
   const filePath = file === undefined ? undefined : resolve(options.cwd, file);
   const document = filePath === undefined ? {} : readDocument(filePath, issues);
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) throw configError(issues);
 
   issues.push(...applyEnvOverlay(document, env));
   const parsed = ConfigFileSchema.safeParse(document);
@@ -50,7 +51,7 @@ export function loadConfig(options: LoadConfigOptions): GatewayConfig {
         message: issue.message,
       });
     }
-    throw new ConfigError(issues);
+    throw configError(issues);
   }
   const config = parsed.data;
   const baseDir = filePath === undefined ? options.cwd : dirname(filePath);
@@ -59,18 +60,23 @@ export function loadConfig(options: LoadConfigOptions): GatewayConfig {
   if (token === undefined && config.openclaw.tokenFile !== undefined) {
     token = readSecretFile(config.openclaw.tokenFile, baseDir, 'openclaw.tokenFile', issues);
   }
+  let sendApiToken = config.server.sendApiToken;
+  if (sendApiToken === undefined && config.server.sendApiTokenFile !== undefined) {
+    sendApiToken = readSecretFile(config.server.sendApiTokenFile, baseDir, 'server.sendApiTokenFile', issues);
+  }
   const accounts = resolveAccounts(config.channels.dingtalk, baseDir, issues);
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) throw configError(issues);
 
   return deepFreeze({
-    server: config.server,
-    openclaw: {
-      baseUrl: config.openclaw.baseUrl,
-      token,
-      agentId: config.openclaw.agentId,
-      timeoutMs: config.openclaw.timeoutMs,
-      connectTimeoutMs: config.openclaw.connectTimeoutMs,
+    server: {
+      host: config.server.host,
+      port: config.server.port,
+      shutdownGraceMs: config.server.shutdownGraceMs,
+      sendApiToken,
+      sendApiRateLimitRequests: config.server.sendApiRateLimitRequests,
+      sendApiRateLimitWindowMs: config.server.sendApiRateLimitWindowMs,
     },
+    openclaw: openClawConfig(config, token, options.cwd),
     state: { dir: resolve(options.cwd, config.state.dir), dedupeTtlMs: config.state.dedupeTtlMs },
     delivery: config.delivery,
     media: config.media,
@@ -79,6 +85,50 @@ export function loadConfig(options: LoadConfigOptions): GatewayConfig {
     source: filePath ?? 'environment only',
     document: config,
   });
+}
+
+/** `text` with control and line-separator characters as `\uXXXX`: a key like `"a\nb"` stays on its line. */
+function printable(text: string): string {
+  let result = '';
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    const isControl = code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+    result += isControl ? `\\u${code.toString(16).padStart(4, '0')}` : char;
+  }
+  return result;
+}
+
+/** The error for `issues`, each path and message on one line. */
+function configError(issues: readonly ConfigIssue[]): ConfigError {
+  return new ConfigError(
+    issues.map((issue) => ({ path: printable(issue.path), message: printable(issue.message) })),
+  );
+}
+
+/** Name of the device identity file in the state folder when `openclaw.deviceIdentityFile` is unset. */
+export const DEVICE_IDENTITY_FILE = 'openclaw-device.json';
+
+function openClawConfig(config: ConfigFile, token: string | undefined, cwd: string): OpenClawConfig {
+  const openclaw = config.openclaw;
+  const wsUrl = openclaw.wsUrl ?? deriveWsUrl(openclaw.baseUrl);
+  const usesDevice =
+    openclaw.transport === 'ws' &&
+    (openclaw.deviceIdentity === 'always' || (openclaw.deviceIdentity === 'auto' && !isLoopbackUrl(wsUrl)));
+  return {
+    baseUrl: openclaw.baseUrl,
+    token,
+    agentId: openclaw.agentId,
+    timeoutMs: openclaw.timeoutMs,
+    connectTimeoutMs: openclaw.connectTimeoutMs,
+    transport: openclaw.transport,
+    wsUrl,
+    requestTimeoutMs: openclaw.requestTimeoutMs,
+    // Relative to the working folder, like state.dir; by default in the state folder.
+    deviceIdentityFile: usesDevice
+      ? resolve(cwd, openclaw.deviceIdentityFile ?? join(config.state.dir, DEVICE_IDENTITY_FILE))
+      : undefined,
+    requestAdminScope: openclaw.requestAdminScope,
+  };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

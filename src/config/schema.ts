@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Config keys whose values are secrets: masked by `check-config`, redacted from logs. */
-export const SECRET_KEYS = ['clientSecret', 'token'] as const;
+export const SECRET_KEYS = ['clientSecret', 'token', 'sendApiToken'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const THINKING_LEVELS = ['off', 'minimal', 'low', 'medium', 'high'] as const;
@@ -9,6 +9,11 @@ const THINKING_LEVELS = ['off', 'minimal', 'low', 'medium', 'high'] as const;
 const httpUrl = z
   .string()
   .refine((value) => /^https?:\/\/[^/\s]+/i.test(value) && URL.canParse(value), 'must be an http(s) URL')
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const wsUrl = z
+  .string()
+  .refine((value) => /^wss?:\/\/[^/\s]+/i.test(value) && URL.canParse(value), 'must be a ws(s) URL')
   .transform((value) => value.replace(/\/+$/, ''));
 
 const positiveMs = (defaultMs: number, description: string) =>
@@ -60,6 +65,78 @@ export const ConnectionSchema = z
   })
   .describe('Stream connection timings.');
 
+/** Per-sender intake limit (both fields required once given at the root; merged key by key per account). */
+const senderRateLimitShape = {
+  messages: z
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .describe(
+      'Messages one sender may send per window; more are ACKed and dropped without a reply (0 = no limit).',
+    ),
+  windowMs: connectionField('The per-sender rate window.'),
+} as const;
+
+/** Defaults of the per-sender intake limit. */
+export const SENDER_RATE_LIMIT_DEFAULTS = { messages: 30, windowMs: 60_000 } as const;
+
+/** Per-sender intake limit at the channel root, with defaults. */
+export const SenderRateLimitSchema = z
+  .strictObject({
+    messages: senderRateLimitShape.messages.default(SENDER_RATE_LIMIT_DEFAULTS.messages),
+    windowMs: senderRateLimitShape.windowMs.default(SENDER_RATE_LIMIT_DEFAULTS.windowMs),
+  })
+  .describe('Per-sender flood limit applied when a message arrives.');
+
+/**
+ * Hosts inbound files are downloaded from (messageFiles/download hands out presigned Alibaba OSS
+ * URLs). The hosts of `apiBase` and `oapiBase` are always allowed on top.
+ */
+export const DEFAULT_DOWNLOAD_HOSTS = ['*.aliyuncs.com', '*.dingtalk.com', '*.dingtalkapps.com'] as const;
+
+const hostPattern = z
+  .string()
+  .regex(
+    /^(?:(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])$/,
+    'must be a host name, `*.` and a domain, or an IP address',
+  );
+
+const cardShape = {
+  templateId: z.string().min(1).describe('AI card template (its streaming variable holds the markdown).'),
+  streamingKey: z.string().min(1).describe('Template variable the reply text streams into.'),
+  maxCallsPerReply: z
+    .number()
+    .int()
+    .min(2)
+    .max(50)
+    .describe('Card API calls per reply, create and finish included.'),
+  firstUpdateAfterMs: z.number().int().positive().describe('Wait before the first content update.'),
+  intervalGrowth: z
+    .number()
+    .min(1)
+    .max(10)
+    .describe('Each pause between updates is this many times the previous.'),
+  callsPerSecond: z.number().positive().max(1_000).describe('Card API calls per second for the whole app.'),
+  cooldownMs: z
+    .number()
+    .int()
+    .positive()
+    .describe('After a throttling or permission error, cards are not used for this long.'),
+} as const;
+
+const indicatorShape = {
+  reaction: z
+    .boolean()
+    .describe('Put a reaction on the user message while the agent works (not in card mode).'),
+  reactionName: z.string().min(1).describe('The reaction text.'),
+  noticeAfterMs: z
+    .number()
+    .int()
+    .min(0)
+    .describe('Send a short "working on it" message if nothing was sent after this long; 0 = off.'),
+} as const;
+
 /** Keys shared by the channel root and every `accounts.<id>` entry. */
 const accountShape = {
   enabled: z.boolean().describe('Run this account.'),
@@ -70,7 +147,9 @@ const accountShape = {
     .string()
     .min(1)
     .describe('File holding the client secret (used when clientSecret is unset).'),
-  replyMode: z.enum(['text', 'markdown']).describe('Reply message type sent through the session webhook.'),
+  replyMode: z
+    .enum(['text', 'markdown', 'card'])
+    .describe('text or markdown messages, or a streaming AI card (falls back to markdown).'),
   maxChars: z.number().int().min(50).max(6_000).describe('Longest reply message; longer replies are split.'),
   tableMode: z
     .enum(['code', 'off'])
@@ -103,7 +182,51 @@ const accountShape = {
     .min(2)
     .describe('JSON array of {type, topic} replacing the default subscriptions.'),
   mediaRoots: z.array(z.string().min(1)).describe('Folders the agent may send files from.'),
+  maxInboundChars: z
+    .number()
+    .int()
+    .min(100)
+    .max(1_000_000)
+    .describe('Longest message text handed to the agent; the rest is cut off and the agent is told so.'),
+  senderRateLimit: z.strictObject(senderRateLimitShape).describe('Per-sender flood limit.'),
+  downloadHosts: z
+    .array(hostPattern)
+    .describe(
+      'Hosts inbound files may be downloaded from (`*.` matches subdomains); apiBase and oapiBase hosts are always allowed.',
+    ),
+  commands: z
+    .strictObject({ enabled: z.boolean().describe('Answer /new, /stop, /status and /help in chat.') })
+    .describe('Chat commands.'),
+  card: z.strictObject(cardShape).describe('Streaming AI card (replyMode card).'),
+  indicator: z.strictObject(indicatorShape).describe('Shows that the bot is working.'),
 } as const;
+
+/** The public AI markdown card template (dingtalk-protocol.md §7.2) and a budget of 6 calls per reply. */
+export const CARD_DEFAULTS = {
+  templateId: '382e4302-551d-4880-bf29-a30acfab2e71.schema',
+  streamingKey: 'msgContent',
+  maxCallsPerReply: 6,
+  firstUpdateAfterMs: 1_000,
+  intervalGrowth: 2.5,
+  callsPerSecond: 20,
+  cooldownMs: 600_000,
+} as const;
+
+export const INDICATOR_DEFAULTS = { reaction: false, reactionName: '🤔思考中', noticeAfterMs: 0 } as const;
+
+/**
+ * A strict object whose every field has its own default, so a partial section (`card: { cooldownMs: 1 }`)
+ * keeps the defaults of the fields it leaves out.
+ */
+function withFieldDefaults<Shape extends Record<string, z.ZodType>>(
+  shape: Shape,
+  defaults: { readonly [K in keyof Shape]: z.output<Shape[K]> },
+) {
+  const fields = Object.fromEntries(
+    Object.entries(shape).map(([key, field]) => [key, field.default(defaults[key] as never)]),
+  ) as { [K in keyof Shape]: z.ZodDefault<Shape[K]> };
+  return z.strictObject(fields).default(defaults as never);
+}
 
 const ACCOUNT_DEFAULTS = {
   enabled: true,
@@ -126,7 +249,11 @@ const ACCOUNT_DEFAULTS = {
 /** One `accounts.<id>` entry: every key optional, inherited from the channel root when absent. */
 // No defaults in here: an absent key must inherit the channel root's value, not a default.
 export const AccountOverrideSchema = z
-  .strictObject({ ...accountShape, connection: z.strictObject(connectionShape).partial() })
+  .strictObject({
+    ...accountShape,
+    connection: z.strictObject(connectionShape).partial(),
+    senderRateLimit: z.strictObject(senderRateLimitShape).partial(),
+  })
   .partial();
 
 export type AccountOverride = z.infer<typeof AccountOverrideSchema>;
@@ -154,6 +281,12 @@ export const DingTalkChannelSchema = z.strictObject({
   openPath: accountShape.openPath.default(ACCOUNT_DEFAULTS.openPath),
   subscriptionsJson: accountShape.subscriptionsJson.optional(),
   mediaRoots: accountShape.mediaRoots.default([]),
+  maxInboundChars: accountShape.maxInboundChars.default(20_000),
+  senderRateLimit: SenderRateLimitSchema.default(SENDER_RATE_LIMIT_DEFAULTS),
+  downloadHosts: accountShape.downloadHosts.default([...DEFAULT_DOWNLOAD_HOSTS]),
+  commands: accountShape.commands.default({ enabled: true }),
+  card: withFieldDefaults(cardShape, CARD_DEFAULTS),
+  indicator: withFieldDefaults(indicatorShape, INDICATOR_DEFAULTS),
   connection: ConnectionSchema.default(CONNECTION_DEFAULTS),
   accounts: z
     .record(
@@ -175,8 +308,32 @@ export const ConfigFileSchema = z.strictObject({
       host: z.string().min(1).default('127.0.0.1').describe('Address the health HTTP server binds to.'),
       port: z.number().int().min(0).max(65_535).default(8080),
       shutdownGraceMs: positiveMs(20_000, 'How long SIGTERM waits for running turns to finish.'),
+      sendApiToken: z
+        .string()
+        .min(16, 'use at least 16 characters')
+        .optional()
+        .describe('Bearer token of POST /v1/messages (secret); the API is off without one.'),
+      sendApiTokenFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('File holding the send API token (used when sendApiToken is unset).'),
+      sendApiRateLimitRequests: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(60)
+        .describe('Send API requests allowed per rate window; more are answered 429.'),
+      sendApiRateLimitWindowMs: positiveMs(60_000, 'The send API rate window.'),
     })
-    .default({ host: '127.0.0.1', port: 8080, shutdownGraceMs: 20_000 }),
+    .default({
+      host: '127.0.0.1',
+      port: 8080,
+      shutdownGraceMs: 20_000,
+      sendApiRateLimitRequests: 60,
+      sendApiRateLimitWindowMs: 60_000,
+    }),
   openclaw: z
     .strictObject({
       baseUrl: httpUrl.default('http://127.0.0.1:18789').describe('OpenClaw gateway HTTP origin.'),
@@ -193,12 +350,48 @@ export const ConfigFileSchema = z.strictObject({
         .describe('OpenClaw agent answering.'),
       timeoutMs: positiveMs(600_000, 'Longest time one agent turn may take.'),
       connectTimeoutMs: positiveMs(10_000, 'TCP/TLS connect deadline towards OpenClaw.'),
+      transport: z
+        .enum(['http', 'ws'])
+        .default('http')
+        .describe(
+          'http: the OpenAI-compatible chat completions endpoint (text only). ws: the WebSocket gateway ' +
+            'protocol (tool status and results, thinking, abort, reset, artifacts).',
+        ),
+      wsUrl: wsUrl
+        .optional()
+        .describe('WebSocket URL of the gateway (transport ws); default: baseUrl with ws:/wss:.'),
+      requestTimeoutMs: positiveMs(
+        30_000,
+        'Deadline of one WebSocket request and of one artifact download (transport ws).',
+      ),
+      deviceIdentity: z
+        .enum(['auto', 'always', 'off'])
+        .default('auto')
+        .describe(
+          'Send a signed Ed25519 device identity (transport ws): auto = when wsUrl is not loopback, where ' +
+            'OpenClaw needs a paired device.',
+        ),
+      deviceIdentityFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'The device key and its pairing token (transport ws); default <state.dir>/openclaw-device.json.',
+        ),
+      requestAdminScope: z
+        .boolean()
+        .default(true)
+        .describe('Ask for operator.admin (transport ws), which sessions.reset (/new) needs.'),
     })
     .default({
       baseUrl: 'http://127.0.0.1:18789',
       agentId: 'main',
       timeoutMs: 600_000,
       connectTimeoutMs: 10_000,
+      transport: 'http',
+      requestTimeoutMs: 30_000,
+      deviceIdentity: 'auto',
+      requestAdminScope: true,
     }),
   state: z
     .strictObject({

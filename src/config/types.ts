@@ -1,5 +1,10 @@
 import type { ConfigFile, ConnectionConfig, LogLevel, ThinkingLevel } from './schema.js';
 
+/** Streaming AI card settings of an account. */
+export type CardConfig = Readonly<ConfigFile['channels']['dingtalk']['card']>;
+/** "Bot is working" indicator settings of an account. */
+export type IndicatorConfig = Readonly<ConfigFile['channels']['dingtalk']['indicator']>;
+
 /** One Stream subscription sent to connections/open. */
 export interface StreamSubscription {
   readonly type: string;
@@ -13,7 +18,7 @@ export interface AccountConfig {
   readonly name: string;
   readonly clientId: string;
   readonly clientSecret: string;
-  readonly replyMode: 'text' | 'markdown';
+  readonly replyMode: 'text' | 'markdown' | 'card';
   readonly maxChars: number;
   readonly tableMode: 'code' | 'off';
   readonly allowFrom: readonly string[];
@@ -30,6 +35,15 @@ export interface AccountConfig {
   readonly openPath: string;
   readonly subscriptions: readonly StreamSubscription[];
   readonly mediaRoots: readonly string[];
+  /** Longest message text handed to the agent (longer text is cut, with a note). */
+  readonly maxInboundChars: number;
+  /** Per-sender flood limit at intake; `messages: 0` = none. */
+  readonly senderRateLimit: { readonly messages: number; readonly windowMs: number };
+  /** Host patterns inbound files may be downloaded from (apiBase/oapiBase hosts come on top). */
+  readonly downloadHosts: readonly string[];
+  readonly commands: { readonly enabled: boolean };
+  readonly card: CardConfig;
+  readonly indicator: IndicatorConfig;
   readonly connection: ConnectionConfig;
 }
 
@@ -40,6 +54,24 @@ export interface OpenClawConfig {
   readonly agentId: string;
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
+  readonly transport: 'http' | 'ws';
+  /** `openclaw.wsUrl`, else derived from `baseUrl`. */
+  readonly wsUrl: string;
+  readonly requestTimeoutMs: number;
+  /** Absolute path of the device identity file when one is used (per `deviceIdentity`), else `undefined`. */
+  readonly deviceIdentityFile: string | undefined;
+  readonly requestAdminScope: boolean;
+}
+
+/** The HTTP server, shutdown, and the send API (token resolved from `sendApiToken`, its file or env). */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly shutdownGraceMs: number;
+  /** Bearer token of `POST /v1/messages`; the API is disabled when undefined. */
+  readonly sendApiToken: string | undefined;
+  readonly sendApiRateLimitRequests: number;
+  readonly sendApiRateLimitWindowMs: number;
 }
 
 /** Delivery guarantees: ages, rate limits, queue bounds, retries. */
@@ -50,7 +82,7 @@ export type MediaConfig = Readonly<ConfigFile['media']>;
 
 /** The validated, deep-frozen configuration every component receives. */
 export interface GatewayConfig {
-  readonly server: { readonly host: string; readonly port: number; readonly shutdownGraceMs: number };
+  readonly server: ServerConfig;
   readonly openclaw: OpenClawConfig;
   readonly state: { readonly dir: string; readonly dedupeTtlMs: number };
   readonly delivery: DeliveryConfig;

@@ -270,3 +270,20 @@ describe('ConversationOutbox.prune (injected clock, fake timers)', () => {
     expect(log).toHaveLength(2);
   });
 });
+
+describe('ConversationOutbox.delayMs', () => {
+  it('tells how long until a number of messages could leave a conversation, queued ones first', async () => {
+    let nowMs = 1_000;
+    const box = outbox(3, 60_000, () => nowMs);
+    const log: Delivery[] = [];
+    expect(box.delayMs('c1', 3)).toBe(0);
+    await box.send('c1', text('a'), MAX_CHARS, recorder(log, 'c1'));
+    nowMs = 2_000;
+    await box.send('c1', text('b'), MAX_CHARS, recorder(log, 'c1'));
+    expect(box.delayMs('c1', 1)).toBe(0);
+    expect(box.delayMs('c1', 2)).toBe(59_000);
+    expect(box.delayMs('c1', 3)).toBe(60_000);
+    // Other conversations have their own window.
+    expect(box.delayMs('c2', 3)).toBe(0);
+  });
+});

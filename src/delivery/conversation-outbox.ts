@@ -51,6 +51,16 @@ export class ConversationOutbox<R> {
     return total;
   }
 
+  /**
+   * Milliseconds until `count` more messages could leave for `conversationKey` without waiting for
+   * the rate limit (messages already queued there go first); 0 = now.
+   */
+  delayMs(conversationKey: string, count: number): number {
+    const lane = this.#lanes.get(conversationKey);
+    const window = lane?.window ?? new SendWindow(this.#options.limitPerWindow, this.#options.windowMs);
+    return window.delayMs(this.#now(), (lane?.queue.length ?? 0) + count);
+  }
+
   /** Queues `message` for `conversationKey`; resolves when it (or the message it joined) was delivered. */
   send(
     conversationKey: string,

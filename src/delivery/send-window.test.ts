@@ -38,6 +38,20 @@ describe('SendWindow', () => {
     expect(delays).toEqual([0, 70, 70, 70]);
   });
 
+  it('tells how long until several sends fit at once', () => {
+    const window = new SendWindow(3, 1_000);
+    window.record(0);
+    window.record(100);
+    expect(window.delayMs(200, 1)).toBe(0);
+    // Two more need the oldest send (0) to leave.
+    expect(window.delayMs(200, 2)).toBe(800);
+    // Three need both (0 and 100) to leave.
+    expect(window.delayMs(200, 3)).toBe(900);
+    // More than the window can ever hold: a whole window.
+    expect(window.delayMs(200, 4)).toBe(1_000);
+    expect(window.delayMs(1_100, 3)).toBe(0);
+  });
+
   it('is idle only once every send left the window', () => {
     const window = new SendWindow(5, 100);
     expect(window.isIdle(0)).toBe(true);

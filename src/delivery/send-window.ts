@@ -12,12 +12,14 @@ export class SendWindow {
     this.#windowMs = windowMs;
   }
 
-  /** Milliseconds until a send is allowed (0 = now). */
-  delayMs(nowMs: number): number {
+  /** Milliseconds until `count` more sends are allowed (0 = now); a whole window when `count` exceeds the limit. */
+  delayMs(nowMs: number, count = 1): number {
     this.#forget(nowMs);
-    if (this.#sentAtMs.length < this.#limitPerWindow) return 0;
-    const oldest = this.#sentAtMs[0] ?? nowMs;
-    return Math.max(0, oldest + this.#windowMs - nowMs);
+    const excess = this.#sentAtMs.length + count - this.#limitPerWindow;
+    if (excess <= 0) return 0;
+    if (count > this.#limitPerWindow) return this.#windowMs;
+    const freedAtMs = (this.#sentAtMs[excess - 1] ?? nowMs) + this.#windowMs;
+    return Math.max(0, freedAtMs - nowMs);
   }
 
   record(nowMs: number): void {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
 import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
+import { type SendApiOptions, registerSendApi } from './send-api.js';
 
 /** Per-account readiness as reported by `/readyz`. */
 export interface AccountReadiness {
@@ -17,11 +18,13 @@ export interface HttpServerDependencies {
   readonly readiness: () => readonly AccountReadiness[];
   /** False once shutdown began. */
   readonly isAccepting: () => boolean;
+  /** `POST /v1/messages`; without it (no token configured) the path answers 404. */
+  readonly sendApi?: SendApiOptions | undefined;
 }
 
 /**
- * The operations HTTP surface: `/healthz` (process alive), `/readyz` (every account's stream open),
- * `/metrics` (Prometheus). Returned un-started: the caller listens.
+ * The HTTP surface: `/healthz` (process alive), `/readyz` (every account's stream open), `/metrics`
+ * (Prometheus), and the send API when configured. Returned un-started: the caller listens.
  */
 export function buildHttpServer(deps: HttpServerDependencies): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = deps.logger.child({ component: 'http' });
@@ -39,6 +42,8 @@ export function buildHttpServer(deps: HttpServerDependencies): FastifyInstance {
     const body = await deps.metrics.registry.metrics();
     return reply.type(deps.metrics.registry.contentType).send(body);
   });
+
+  if (deps.sendApi !== undefined) registerSendApi(app, deps.sendApi, deps.logger);
 
   return app;
 }

@@ -147,6 +147,66 @@ describe('createLogger', () => {
     });
   });
 
+  it('strips the query of URLs in logged strings and in errors, causes included', () => {
+    const { logger, destination } = setup();
+    const error = new Error('Invalid URL: wss://wss.example.test/connect?ticket=TICKET-1', {
+      cause: new Error('POST https://user:pw@oapi.example.test/robot/send?session=SESSION-2 failed'),
+    });
+    logger.warn(
+      {
+        err: error,
+        error: 'connections/open failed: wss://h.example.test/?ticket=TICKET-3 (refused)',
+        nested: { list: ['https://x.example.test/f.png?Signature=SIG-4'] },
+        plain: 'https://api.example.test/v1.0/robot/oToMessages/batchSend',
+      },
+      'failed',
+    );
+    const [line] = destination.lines;
+    for (const secret of ['TICKET-1', 'SESSION-2', 'user:pw', 'TICKET-3', 'SIG-4'])
+      expect(line).not.toContain(secret);
+    const record = destination.records()[0]!;
+    expect(record['error']).toBe('connections/open failed: wss://h.example.test/?ticket=*** (refused)');
+    expect(record['nested']).toEqual({ list: ['https://x.example.test/f.png?Signature=***'] });
+    expect(record['plain']).toBe('https://api.example.test/v1.0/robot/oToMessages/batchSend');
+    expect((record['err'] as { message: string }).message).toBe(
+      'Invalid URL: wss://wss.example.test/connect?ticket=***',
+    );
+  });
+
+  it('does not alter a logged object that holds URLs', () => {
+    const { logger } = setup();
+    const payload = { detail: 'see https://x.test/p?session=S', deeper: { url: 'https://x.test/?a=1' } };
+    logger.info(payload, 'x');
+    expect(payload).toEqual({
+      detail: 'see https://x.test/p?session=S',
+      deeper: { url: 'https://x.test/?a=1' },
+    });
+  });
+
+  it('prints human-readable lines when asked to (a terminal), still censored', () => {
+    const destination = new LineCollector();
+    const logger = createLogger({ level: 'info', version: '1', destination, pretty: true });
+    logger.info(
+      { component: 'bridge', token: 'T0KEN', hook: 'https://x.test/h?session=S355' },
+      'hello there',
+    );
+    logger.flush();
+    const text = destination.lines.join('\n');
+    expect(text).toMatch(/INFO.*hello there/);
+    expect(text).toContain('component: "bridge"');
+    expect(() => JSON.parse(destination.lines[0]!) as unknown).toThrow();
+    expect(text).not.toContain('T0KEN');
+    expect(text).not.toContain('S355');
+    // Plain text for an injected destination: no ANSI colour codes.
+    expect(text).not.toContain('\u001b[');
+  });
+
+  it('writes JSON lines when told it is not a terminal', () => {
+    const destination = new LineCollector();
+    createLogger({ level: 'info', version: '1', destination, pretty: false }).info('json');
+    expect(destination.records()[0]).toMatchObject({ msg: 'json' });
+  });
+
   it('does not alter the logged object', () => {
     const { logger } = setup();
     const payload = { clientSecret: 'S', a: { token: 'T' } };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { maskUrl, REDACT_PATHS, REDACTED } from './redact.js';
+import { maskUrl, maskUrlsDeep, maskUrlsInText, REDACT_PATHS, REDACTED } from './redact.js';
 
 describe('maskUrl', () => {
   it.each([
@@ -78,5 +78,50 @@ describe('REDACT_PATHS', () => {
 
   it('has no duplicates', () => {
     expect(new Set(REDACT_PATHS).size).toBe(REDACT_PATHS.length);
+  });
+});
+
+describe('maskUrlsInText', () => {
+  it.each([
+    [
+      'a URL with a query inside a sentence',
+      'post to https://x.test/hook?session=abc failed',
+      'post to https://x.test/hook?session=*** failed',
+    ],
+    ['several URLs', 'a wss://h/c?ticket=1 b http://u:p@h2/p', 'a wss://h/c?ticket=*** b http://h2/p'],
+    [
+      'a URL without query (kept)',
+      'GET https://api.dingtalk.com/v1.0/x done',
+      'GET https://api.dingtalk.com/v1.0/x done',
+    ],
+    ['a quoted URL', 'Invalid URL: "wss://h/c?ticket=T"', 'Invalid URL: "wss://h/c?ticket=***"'],
+    ['an unparsable URL with a query (masked whole)', 'at http://[bad/?s=1 end', 'at *** end'],
+    ['text without URLs', 'nothing here?', 'nothing here?'],
+  ])('handles %s', (_name, input, expected) => {
+    expect(maskUrlsInText(input)).toBe(expected);
+  });
+});
+
+describe('maskUrlsDeep', () => {
+  it('returns the same object when nothing needs masking', () => {
+    const value = { a: 'plain', b: [1, 'https://x.test/p'], c: { d: true } };
+    expect(maskUrlsDeep(value)).toBe(value);
+  });
+
+  it('turns URL objects into masked strings', () => {
+    expect(maskUrlsDeep({ url: new URL('wss://h.test/c?ticket=T') })).toEqual({
+      url: 'wss://h.test/c?ticket=***',
+    });
+  });
+
+  it('copies only what changed and leaves errors to their serializer', () => {
+    const error = new Error('https://x.test/?k=v');
+    const value = { a: { url: 'https://x.test/?k=v' }, keep: { n: 1 }, err: error };
+    const masked = maskUrlsDeep(value);
+    expect(masked).not.toBe(value);
+    expect(masked.a.url).toBe('https://x.test/?k=***');
+    expect(masked.keep).toBe(value.keep);
+    expect(masked.err).toBe(error);
+    expect(value.a.url).toBe('https://x.test/?k=v');
   });
 });

@@ -1,5 +1,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Where the depth gauges read their values at scrape time (wired by the composition root). */
+export interface DepthSources {
+  /** Unfinished inbox entries (a store query). */
+  readonly inbox: () => Promise<number>;
+  /** Inbox entries waiting behind another of their session, and those being worked on. */
+  readonly queue: () => { readonly queued: number; readonly running: number };
+  /** Reply messages waiting for a per-conversation rate-limit slot. */
+  readonly outbox: () => number;
+}
+
 /**
  * Every metric the gateway exports, on a registry of its own (never prom-client's global one, so
  * two gateways in one process, as in tests, do not collide). Label values are small fixed sets;
@@ -9,88 +19,189 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   /** Stream frames by kind: callback, event, ping, disconnect, invalid. */
   readonly framesReceived: Counter<'account' | 'kind'>;
+  /** Every ACK written to the socket (callbacks, pings, events). */
   readonly framesAcked: Counter<'account'>;
-  /** Bot messages by outcome: accepted, rejected, deduped, invalid. */
+  /** CALLBACK frames handed to the bridge (every topic). */
+  readonly messagesReceived: Counter<'account'>;
+  /** CALLBACK frames whose ACK was written to the socket. */
+  readonly messagesAcked: Counter<'account'>;
+  /** Bot messages by outcome: accepted, command, rejected, deduped, invalid, ignored, record-failed. */
   readonly messages: Counter<'account' | 'outcome'>;
   /** Rejected bot messages by reason (allowlist, mention, ...). */
   readonly messagesRejected: Counter<'account' | 'reason'>;
   readonly reconnects: Counter<'account' | 'reason'>;
   /** 1 for the account's current connection state, 0 for the others. */
   readonly connectionState: Gauge<'account' | 'state'>;
-  /** Agent turns by outcome: ok, error, aborted. */
+  /** Agent answers by outcome: ok, error; and `undeliverable` replies. */
   readonly turns: Counter<'outcome'>;
-  readonly turnDurationSeconds: Histogram;
-  /** Reply messages by route (webhook) and outcome (ok, error, refused). */
+  /** Whole turn (agent, media, every reply message) by how it ended: answered, notice, undeliverable, aborted, failed. */
+  readonly turnDurationSeconds: Histogram<'outcome'>;
+  /** From the request to the agent (retries included) to its first text delta. */
+  readonly timeToFirstTokenSeconds: Histogram;
+  /** Reply messages by route (webhook, proactive) and outcome (ok, retry, error, rejected, no-target). */
   readonly repliesSent: Counter<'route' | 'outcome'>;
   /** DingTalk HTTP calls by endpoint name and HTTP status (or `transport`). */
   readonly dingtalkApiCalls: Counter<'endpoint' | 'status'>;
+  /** Files uploaded with `media/upload`, by upload type (image, voice, video, file) and outcome (ok, error). */
+  readonly mediaUploads: Counter<'type' | 'outcome'>;
+  readonly mediaUploadBytes: Counter<'type'>;
+  /** Files downloaded from user messages, by kind (image, audio, video, file, unknown) and outcome. */
+  readonly mediaDownloads: Counter<'kind' | 'outcome'>;
+  readonly mediaDownloadBytes: Counter<'kind'>;
+  /** `POST /v1/messages` requests by HTTP status of the answer. */
+  readonly sendApiRequests: Counter<'status'>;
+  /** Messages the send API handed to DingTalk, by target (dm, group) and outcome (ok, error). */
+  readonly sendApiMessages: Counter<'target' | 'outcome'>;
+  /** Makes the depth gauges read from `sources` on every scrape. */
+  observeDepths(sources: DepthSources): void;
 }
+
+/** Turn durations: a tenth of a second to the 10-minute turn limit. */
+const TURN_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+/** First-token latency: models answer in tens of milliseconds to a minute. */
+const FIRST_TOKEN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
 
 export function createMetrics(options: { readonly collectProcessMetrics: boolean }): GatewayMetrics {
   const registry = new Registry();
   if (options.collectProcessMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let depths: DepthSources | undefined;
+
+  const counter = <T extends string>(name: string, help: string, labelNames: readonly T[]): Counter<T> =>
+    new Counter({ name, help, labelNames, registers });
+
+  new Gauge({
+    name: 'gateway_inbox_depth',
+    help: 'Accepted messages not finished yet (waiting, being answered, or being delivered).',
+    registers,
+    async collect() {
+      if (depths === undefined) return;
+      try {
+        this.set(await depths.inbox());
+      } catch {
+        // The store is closing (shutdown): keep the last value instead of failing the scrape.
+      }
+    },
+  });
+  new Gauge({
+    name: 'gateway_queue_depth',
+    help: 'Inbox entries in the dispatcher, by state: queued (behind another of their session) or running.',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      if (depths === undefined) return;
+      const { queued, running } = depths.queue();
+      this.set({ state: 'queued' }, queued);
+      this.set({ state: 'running' }, running);
+    },
+  });
+  new Gauge({
+    name: 'gateway_outbox_waiting_messages',
+    help: 'Reply messages waiting for a per-conversation rate-limit slot.',
+    registers,
+    collect() {
+      if (depths !== undefined) this.set(depths.outbox());
+    },
+  });
+
   return {
     registry,
-    framesReceived: new Counter({
-      name: 'dingtalk_stream_frames_received_total',
-      help: 'Stream frames received, by kind.',
-      labelNames: ['account', 'kind'],
-      registers,
-    }),
-    framesAcked: new Counter({
-      name: 'dingtalk_stream_frames_acked_total',
-      help: 'Stream frames acknowledged.',
-      labelNames: ['account'],
-      registers,
-    }),
-    messages: new Counter({
-      name: 'gateway_messages_total',
-      help: 'Bot messages by outcome (accepted, rejected, deduped, invalid).',
-      labelNames: ['account', 'outcome'],
-      registers,
-    }),
-    messagesRejected: new Counter({
-      name: 'gateway_messages_rejected_total',
-      help: 'Bot messages rejected by access control, by reason.',
-      labelNames: ['account', 'reason'],
-      registers,
-    }),
-    reconnects: new Counter({
-      name: 'dingtalk_stream_reconnects_total',
-      help: 'Stream reconnects, by reason.',
-      labelNames: ['account', 'reason'],
-      registers,
-    }),
+    framesReceived: counter('dingtalk_stream_frames_received_total', 'Stream frames received, by kind.', [
+      'account',
+      'kind',
+    ]),
+    framesAcked: counter(
+      'dingtalk_stream_frames_acked_total',
+      'Stream frames acknowledged (callbacks, pings, events).',
+      ['account'],
+    ),
+    messagesReceived: counter(
+      'gateway_messages_received_total',
+      'CALLBACK frames (bot messages) handed to the bridge.',
+      ['account'],
+    ),
+    messagesAcked: counter(
+      'gateway_messages_acked_total',
+      'CALLBACK frames acknowledged to DingTalk (after the message was recorded or deliberately dropped).',
+      ['account'],
+    ),
+    messages: counter(
+      'gateway_messages_total',
+      'Bot messages by outcome (accepted, command, rejected, deduped, invalid, ignored, record-failed).',
+      ['account', 'outcome'],
+    ),
+    messagesRejected: counter(
+      'gateway_messages_rejected_total',
+      'Bot messages rejected (access control, sender rate limit), by reason.',
+      ['account', 'reason'],
+    ),
+    reconnects: counter('dingtalk_stream_reconnects_total', 'Stream reconnects, by reason.', [
+      'account',
+      'reason',
+    ]),
     connectionState: new Gauge({
       name: 'dingtalk_stream_connection_state',
       help: '1 for the current state of each account connection.',
       labelNames: ['account', 'state'],
       registers,
     }),
-    turns: new Counter({
-      name: 'gateway_turns_total',
-      help: 'Agent turns by outcome.',
-      labelNames: ['outcome'],
-      registers,
-    }),
+    turns: counter(
+      'gateway_turns_total',
+      'Agent answers by outcome (ok, error), and undeliverable replies.',
+      ['outcome'],
+    ),
     turnDurationSeconds: new Histogram({
       name: 'gateway_turn_duration_seconds',
-      help: 'Time from the start of an agent turn to its last reply message.',
-      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      help: 'Time from the start of a turn to its last reply message, by how the turn ended.',
+      labelNames: ['outcome'],
+      buckets: TURN_BUCKETS,
       registers,
     }),
-    repliesSent: new Counter({
-      name: 'gateway_replies_sent_total',
-      help: 'Reply messages sent to DingTalk, by route and outcome.',
-      labelNames: ['route', 'outcome'],
+    timeToFirstTokenSeconds: new Histogram({
+      name: 'gateway_time_to_first_token_seconds',
+      help: 'Time from the request to the agent (retries included) to its first text.',
+      buckets: FIRST_TOKEN_BUCKETS,
       registers,
     }),
-    dingtalkApiCalls: new Counter({
-      name: 'dingtalk_api_calls_total',
-      help: 'DingTalk HTTP calls by endpoint and status.',
-      labelNames: ['endpoint', 'status'],
-      registers,
-    }),
+    repliesSent: counter(
+      'gateway_replies_sent_total',
+      'Reply messages sent to DingTalk, by route and outcome.',
+      ['route', 'outcome'],
+    ),
+    dingtalkApiCalls: counter(
+      'dingtalk_api_calls_total',
+      'DingTalk HTTP calls (tokens, sends, webhooks, uploads, downloads) by endpoint and status.',
+      ['endpoint', 'status'],
+    ),
+    mediaUploads: counter('gateway_media_uploads_total', 'Files uploaded to DingTalk, by type and outcome.', [
+      'type',
+      'outcome',
+    ]),
+    mediaUploadBytes: counter('gateway_media_upload_bytes_total', 'Bytes of files uploaded to DingTalk.', [
+      'type',
+    ]),
+    mediaDownloads: counter(
+      'gateway_media_downloads_total',
+      'Files downloaded from user messages, by kind and outcome.',
+      ['kind', 'outcome'],
+    ),
+    mediaDownloadBytes: counter(
+      'gateway_media_download_bytes_total',
+      'Bytes of files downloaded from user messages.',
+      ['kind'],
+    ),
+    sendApiRequests: counter(
+      'gateway_send_api_requests_total',
+      'POST /v1/messages requests by HTTP status.',
+      ['status'],
+    ),
+    sendApiMessages: counter(
+      'gateway_send_api_messages_total',
+      'Messages the send API handed to DingTalk, by target and outcome.',
+      ['target', 'outcome'],
+    ),
+    observeDepths(sources) {
+      depths = sources;
+    },
   };
 }

@@ -9,6 +9,22 @@ export interface ReplyFormat {
   readonly tableMode: 'code' | 'off';
 }
 
+/**
+ * The message format for an account's text replies: its `replyMode`, with `card` replies falling
+ * back to markdown (cards are unavailable, cooling down, or a notice is sent as a message).
+ */
+export function textFormat(account: {
+  readonly replyMode: 'text' | 'markdown' | 'card';
+  readonly maxChars: number;
+  readonly tableMode: 'code' | 'off';
+}): ReplyFormat {
+  return {
+    replyMode: account.replyMode === 'card' ? 'markdown' : account.replyMode,
+    maxChars: account.maxChars,
+    tableMode: account.tableMode,
+  };
+}
+
 /** Title of a markdown message whose text yields none. */
 export const FALLBACK_TITLE = 'Reply';
 

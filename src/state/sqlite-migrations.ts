@@ -43,6 +43,13 @@ export const MIGRATIONS: readonly string[] = [
     answered_at_ms INTEGER NOT NULL
   );
   `,
+  // /new rotates a conversation's OpenClaw session: the generation is appended to the session key.
+  `
+  CREATE TABLE session_generations (
+    base_key TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

@@ -135,6 +135,13 @@ export class SqliteStateStore implements StateStore {
       answeredPut: db.prepare<[string, number]>(
         'INSERT INTO answered_sessions (session_key, answered_at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING',
       ),
+      generationGet: db.prepare<[string], { generation: number }>(
+        'SELECT generation FROM session_generations WHERE base_key = ?',
+      ),
+      generationBump: db.prepare<[string]>(
+        `INSERT INTO session_generations (base_key, generation) VALUES (?, 1)
+         ON CONFLICT(base_key) DO UPDATE SET generation = generation + 1`,
+      ),
       sweep: db.prepare<[number]>(
         'DELETE FROM dedupe WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?',
       ),
@@ -237,6 +244,17 @@ export class SqliteStateStore implements StateStore {
   markAnswered(sessionKey: string, nowMs: number): Promise<void> {
     return settle(() => {
       this.#statements.answeredPut.run(sessionKey, nowMs);
+    });
+  }
+
+  sessionGeneration(baseKey: string): Promise<number> {
+    return settle(() => this.#statements.generationGet.get(baseKey)?.generation ?? 0);
+  }
+
+  bumpSessionGeneration(baseKey: string): Promise<number> {
+    return settle(() => {
+      this.#statements.generationBump.run(baseKey);
+      return this.#statements.generationGet.get(baseKey)?.generation ?? 0;
     });
   }
 

@@ -82,6 +82,10 @@ export interface StateStore {
   /** Whether a session already got a reply (for `responsePrefix`). */
   hasAnswered(sessionKey: string): Promise<boolean>;
   markAnswered(sessionKey: string, nowMs: number): Promise<void>;
+  /** How often `/new` rotated the session of `baseKey` (0 = never). */
+  sessionGeneration(baseKey: string): Promise<number>;
+  /** Rotates the session of `baseKey`; returns the new generation. */
+  bumpSessionGeneration(baseKey: string): Promise<number>;
   /** Unfinished entries (for metrics). */
   inboxDepth(): Promise<number>;
   /** Drops expired dedupe keys; returns how many. */

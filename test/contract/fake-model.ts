@@ -6,15 +6,19 @@
  * SSE lines, a finish chunk, a usage chunk and `data: [DONE]` (a non-streamed request gets one JSON
  * `chat.completion`). Every request is answered, including the ones OpenClaw makes on its own
  * (memory, skill review): tests must pick their requests by content, see {@link ModelRequest.turnText}.
- * The fake never returns `tool_calls`, so OpenClaw's agent loop always ends after one model call
- * (shared/reference/openclaw-api.md §4.7: a fake that answers tool results with more tool calls loops
- * forever).
+ * By default the fake answers with text only, so OpenClaw's agent loop ends after one model call. A
+ * script may return a {@link ModelReply} with `toolCalls`; it must then answer the follow-up request
+ * (whose {@link ModelRequest.toolResults} is not empty) with text, or the agent loops forever
+ * (shared/reference/openclaw-api.md §4.7).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The model id the fake announces; OpenClaw's config names it `fake/fake-model`. */
 export const FAKE_MODEL_ID = 'fake-model';
+/** A second model id served by the same fake, declared reasoning-capable in the peer's openclaw.json. */
+export const FAKE_REASONING_MODEL_ID = 'fake-reasoning-model';
 
 /** Marks the user message OpenClaw appends to every turn with its own bookkeeping. */
 const INTERNAL_CONTEXT_MARK = '<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>';
@@ -42,13 +46,37 @@ export interface ModelRequest {
   readonly turnText: string;
   /** Every non-system message before the current turn, joined: the conversation history sent. */
   readonly historyText: string;
+  /** `tool` messages after the current turn: the results of tool calls this turn already made. */
+  readonly toolResults: readonly ModelMessage[];
   readonly receivedAtMs: number;
   /** The text the fake answered with. */
   answer: string;
 }
 
+/** A tool call the fake asks the agent to make (an OpenAI `tool_calls` entry). */
+export interface ModelToolCall {
+  readonly name: string;
+  readonly arguments: Record<string, unknown>;
+}
+
+/** A scripted answer richer than plain text. */
+export interface ModelReply {
+  /** The answer text. @defaultValue '' */
+  readonly text?: string;
+  /** Streamed first as `reasoning_content` deltas. */
+  readonly reasoning?: string;
+  /** Tool calls, streamed after the text; the finish reason is then `tool_calls`. */
+  readonly toolCalls?: readonly ModelToolCall[];
+  /** How many deltas the text is cut into. @defaultValue 3 */
+  readonly pieceCount?: number;
+  /** Pause before each text delta, so a test can act while the run streams. @defaultValue 0 */
+  readonly pieceDelayMs?: number;
+  /** Answer with this HTTP status and an OpenAI error body instead of a completion. */
+  readonly failStatus?: number;
+}
+
 /** Decides the answer to one request; `undefined` falls back to the default answer. */
-export type ModelScript = (request: ModelRequest) => string | undefined;
+export type ModelScript = (request: ModelRequest) => string | ModelReply | undefined;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -75,18 +103,23 @@ function isTurnMessage(message: ModelMessage): boolean {
   return message.role === 'user' && !message.text.startsWith(INTERNAL_CONTEXT_MARK);
 }
 
-function describeTurn(messages: readonly ModelMessage[]): { turnText: string; historyText: string } {
+function describeTurn(messages: readonly ModelMessage[]): {
+  turnText: string;
+  historyText: string;
+  toolResults: ModelMessage[];
+} {
   let turnIndex = -1;
   messages.forEach((message, index) => {
     if (isTurnMessage(message)) turnIndex = index;
   });
-  if (turnIndex === -1) return { turnText: '', historyText: '' };
+  if (turnIndex === -1) return { turnText: '', historyText: '', toolResults: [] };
   const history = messages
     .slice(0, turnIndex)
     .filter((message) => message.role !== 'system' && message.role !== 'developer');
   return {
     turnText: messages[turnIndex]?.text ?? '',
     historyText: history.map((message) => `${message.role}: ${message.text}`).join('\n'),
+    toolResults: messages.slice(turnIndex + 1).filter((message) => message.role === 'tool'),
   };
 }
 
@@ -115,9 +148,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** Cuts `text` into up to three pieces so the answer arrives as several deltas. */
-function pieces(text: string): string[] {
-  const size = Math.max(1, Math.ceil(text.length / 3));
+/** Cuts `text` into up to `count` pieces so the answer arrives as several deltas. */
+function pieces(text: string, count = 3): string[] {
+  const size = Math.max(1, Math.ceil(text.length / Math.max(1, count)));
   const result: string[] = [];
   for (let start = 0; start < text.length; start += size) result.push(text.slice(start, start + size));
   return result;
@@ -221,12 +254,19 @@ export class FakeModel {
       answer: '',
     };
     this.requests.push(request);
-    request.answer = this.#script?.(request) ?? `fake answer #${this.requests.length}`;
-    if (request.stream) this.#stream(res, request.answer, body);
+    const scripted = this.#script?.(request) ?? `fake answer #${this.requests.length}`;
+    const reply: ModelReply = typeof scripted === 'string' ? { text: scripted } : scripted;
+    request.answer = reply.text ?? '';
+    if (reply.failStatus !== undefined) {
+      sendJson(res, reply.failStatus, { error: { message: 'fake model failure', type: 'server_error' } });
+      return;
+    }
+    if (request.stream) await this.#stream(res, reply, body);
     else this.#complete(res, request.answer);
   }
 
-  #stream(res: ServerResponse, answer: string, body: unknown): void {
+  async #stream(res: ServerResponse, reply: ModelReply, body: unknown): Promise<void> {
+    const answer = reply.text ?? '';
     const id = `chatcmpl-fake-${this.requests.length}`;
     const base = {
       id,
@@ -238,10 +278,30 @@ export class FakeModel {
       ...base,
       choices: [{ index: 0, delta, finish_reason: finishReason }],
     });
+    const toolCalls = reply.toolCalls ?? [];
+    const head: object[] = [chunk({ role: 'assistant', content: '' }, null)];
+    if (reply.reasoning !== undefined) {
+      head.push(...pieces(reply.reasoning, 2).map((piece) => chunk({ reasoning_content: piece }, null)));
+    }
+    const textEvents =
+      answer === '' ? [] : pieces(answer, reply.pieceCount).map((piece) => chunk({ content: piece }, null));
     const events: object[] = [
-      chunk({ role: 'assistant', content: '' }, null),
-      ...pieces(answer).map((piece) => chunk({ content: piece }, null)),
-      chunk({}, 'stop'),
+      ...toolCalls.map((call, index) =>
+        chunk(
+          {
+            tool_calls: [
+              {
+                index,
+                id: `call_fake_${this.requests.length}_${index}`,
+                type: 'function',
+                function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+              },
+            ],
+          },
+          null,
+        ),
+      ),
+      chunk({}, toolCalls.length > 0 ? 'tool_calls' : 'stop'),
     ];
     const options = isRecord(body) ? body['stream_options'] : undefined;
     if (isRecord(options) && options['include_usage'] === true) {
@@ -253,6 +313,15 @@ export class FakeModel {
       });
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for (const event of head) res.write(`data: ${JSON.stringify(event)}\n\n`);
+    for (const event of textEvents) {
+      if (reply.pieceDelayMs !== undefined && reply.pieceDelayMs > 0) {
+        await sleep(reply.pieceDelayMs);
+        // OpenClaw closed the request (the run was aborted): stop streaming.
+        if (res.destroyed || res.writableEnded) return;
+      }
+      res.write(`data: ${JSON.stringify(event)}\n\n`);
+    }
     for (const event of events) res.write(`data: ${JSON.stringify(event)}\n\n`);
     res.end('data: [DONE]\n\n');
   }

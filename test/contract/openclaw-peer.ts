@@ -23,7 +23,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { FAKE_MODEL_ID } from './fake-model.js';
+import { FAKE_MODEL_ID, FAKE_REASONING_MODEL_ID } from './fake-model.js';
 import { NODE24_VERSION, OPENCLAW_VERSION } from './openclaw-version.js';
 
 /** OpenClaw's first `/health` answer came 17–27 s after launch on a 2-vCPU VM. */
@@ -109,7 +109,13 @@ async function freePort(): Promise<number> {
 }
 
 /** The openclaw.json of one run (JSON is valid JSON5). */
-function peerConfig(port: number, token: string, modelBaseUrl: string, runDir: string): object {
+function peerConfig(
+  port: number,
+  token: string,
+  modelBaseUrl: string,
+  runDir: string,
+  gatewayOverrides: Record<string, unknown>,
+): object {
   return {
     gateway: {
       mode: 'local',
@@ -117,6 +123,7 @@ function peerConfig(port: number, token: string, modelBaseUrl: string, runDir: s
       bind: 'loopback',
       auth: { mode: 'token', token },
       http: { endpoints: { chatCompletions: { enabled: true } } },
+      ...gatewayOverrides,
     },
     discovery: { mdns: { mode: 'off' } },
     logging: { file: join(runDir, 'logs', 'openclaw.log') },
@@ -139,6 +146,18 @@ function peerConfig(port: number, token: string, modelBaseUrl: string, runDir: s
               cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
               contextWindow: 128_000,
               maxTokens: 4_096,
+            },
+            // The same fake behind a reasoning-capable entry: per-turn thinking levels other than
+            // `off` are refused for a non-reasoning model (select it with sessions.patch {model}).
+            {
+              id: FAKE_REASONING_MODEL_ID,
+              name: 'Fake Reasoning Model',
+              reasoning: true,
+              input: ['text'],
+              cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+              contextWindow: 128_000,
+              maxTokens: 4_096,
+              compat: { supportsReasoningEffort: true },
             },
           ],
         },
@@ -181,6 +200,11 @@ export interface OpenClawPeerOptions {
   readonly modelBaseUrl: string;
   /** @defaultValue 60 s */
   readonly healthTimeoutMs?: number;
+  /**
+   * Extra keys of openclaw.json's `gateway` section, e.g. `{ trustedProxies: ['127.0.0.1'] }` so that a
+   * client sending `X-Forwarded-For` counts as remote (device pairing).
+   */
+  readonly gatewayOverrides?: Record<string, unknown>;
 }
 
 /** One running OpenClaw gateway. Always `await stop()`. */
@@ -230,7 +254,14 @@ export class OpenClawPeer {
     const port = await freePort();
     const token = `contract-${randomBytes(16).toString('hex')}`;
     const configPath = join(runDir, 'openclaw.json');
-    writeFileSync(configPath, JSON.stringify(peerConfig(port, token, options.modelBaseUrl, runDir), null, 2));
+    writeFileSync(
+      configPath,
+      JSON.stringify(
+        peerConfig(port, token, options.modelBaseUrl, runDir, options.gatewayOverrides ?? {}),
+        null,
+        2,
+      ),
+    );
 
     const sharedTmpBefore = snapshotSharedTmp();
     const output = openSync(join(runDir, 'gateway.out'), 'a');

@@ -21,6 +21,9 @@ interface ComposeService {
   healthcheck: { test: string[] };
   read_only?: boolean;
   user?: string;
+  tmpfs?: string[];
+  privileged?: boolean;
+  cap_add?: string[];
 }
 
 const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
@@ -49,6 +52,17 @@ describe('Dockerfile', () => {
     expect(instruction('WORKDIR')).toEqual(['/app']);
     expect(instruction('VOLUME')).toEqual(['["/app/state"]']);
     expect(dockerfile).toMatch(/chown node:node \/app\/state/);
+  });
+
+  it('switches to the non-root user before anything runs and keeps state where the app writes it', () => {
+    const stage = runtimeStage();
+    const userLine = stage.findIndex((line) => line.startsWith('USER '));
+    const lastRun = stage.findLastIndex((line) => line.startsWith('RUN '));
+    expect(userLine).toBeGreaterThan(lastRun);
+    expect(stage.findIndex((line) => line.startsWith('CMD '))).toBeGreaterThan(userLine);
+    // state.dir defaults to ./state, relative to WORKDIR /app: the volume, and nothing overrides it.
+    expect(dockerfile).not.toMatch(/STATE_DIR|GATEWAY_CONFIG/);
+    expect(compose.services['gateway']!.environment).not.toHaveProperty('GATEWAY_CONFIG');
   });
 
   it('starts with exactly the command the end-to-end tests run', () => {
@@ -89,6 +103,23 @@ describe('docker-compose.yml', () => {
     expect(service.volumes).toContain('gateway-state:/app/state');
     expect(Object.keys(compose.volumes)).toContain('gateway-state');
     expect(service.read_only).toBe(true);
+  });
+
+  it('can write only to the state volume and a tmpfs /tmp, as the image user', () => {
+    expect(service.read_only).toBe(true);
+    expect(service.tmpfs).toEqual(['/tmp']);
+    // Every other mount is read-only (the optional workspace and config file examples say `:ro`).
+    const writable = service.volumes.filter((volume) => !volume.endsWith(':ro'));
+    expect(writable).toEqual(['gateway-state:/app/state']);
+    const commentedMounts = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')
+      .split('\n')
+      .filter((line) => /^\s*#\s*- .+:.+/.test(line));
+    expect(commentedMounts.length).toBeGreaterThan(0);
+    expect(commentedMounts.every((line) => line.trimEnd().endsWith(':ro'))).toBe(true);
+    // Nothing undoes the image's unprivileged user or adds privileges.
+    expect(service.user).toBeUndefined();
+    expect(service.privileged).toBeUndefined();
+    expect(service.cap_add).toBeUndefined();
   });
 
   it('has the same health check as the image', () => {

@@ -1,7 +1,8 @@
 /**
  * HTTP half of the fake DingTalk: api.dingtalk.com and oapi.dingtalk.com paths (connections/open, access
- * tokens, robot send APIs, media via `fake-dingtalk-media.ts`) and session webhooks, with scripted
- * answers and a record of every request.
+ * tokens, robot send APIs, media via `fake-dingtalk-media.ts`, cards via `fake-dingtalk-cards.ts`,
+ * reactions via `fake-dingtalk-emotion.ts`) and session webhooks, with scripted answers and a record of
+ * every request.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,6 +15,8 @@ import {
   sessionWebhookAnswer,
   writeAnswer,
 } from './fake-dingtalk-answers.js';
+import { FakeDingTalkCards } from './fake-dingtalk-cards.js';
+import { FakeDingTalkEmotions } from './fake-dingtalk-emotion.js';
 import { FAKE_FILES_PATH_PREFIX, FakeDingTalkMedia } from './fake-dingtalk-media.js';
 import {
   isNonEmptyString,
@@ -49,6 +52,8 @@ export class FakeDingTalkHttp {
   readonly robotMessages: RecordedRobotMessage[] = [];
   readonly issuedAccessTokens: string[] = [];
   readonly media: FakeDingTalkMedia;
+  readonly cards: FakeDingTalkCards;
+  readonly emotions: FakeDingTalkEmotions;
   readonly #state: FakeDingTalkState;
   readonly #accessTokens = new Map<string, number>();
   readonly #apiScripts = new Map<string, ApiScriptHandler>();
@@ -57,7 +62,10 @@ export class FakeDingTalkHttp {
 
   constructor(state: FakeDingTalkState) {
     this.#state = state;
-    this.media = new FakeDingTalkMedia(state, (token) => this.#isLiveToken(token));
+    const isLiveToken = (token: unknown): boolean => this.#isLiveToken(token);
+    this.media = new FakeDingTalkMedia(state, isLiveToken);
+    this.cards = new FakeDingTalkCards(state, isLiveToken);
+    this.emotions = new FakeDingTalkEmotions(state, isLiveToken);
   }
 
   /** The next `count` connections/open calls answer `status` with `body` (an error body by default). */
@@ -163,6 +171,16 @@ export class FakeDingTalkHttp {
         return this.media.upload(view, buffer);
       case 'POST /v1.0/robot/messageFiles/download':
         return this.media.messageFilesDownload(view);
+      case 'POST /v1.0/card/instances/createAndDeliver':
+        return this.cards.handle(view, 'create');
+      case 'PUT /v1.0/card/instances':
+        return this.cards.handle(view, 'update');
+      case 'PUT /v1.0/card/streaming':
+        return this.cards.handle(view, 'streaming');
+      case 'POST /v1.0/robot/emotion/reply':
+        return this.emotions.handle(view, 'reply');
+      case 'POST /v1.0/robot/emotion/recall':
+        return this.emotions.handle(view, 'recall');
       default:
         if (view.method === 'GET' && view.path.startsWith(FAKE_FILES_PATH_PREFIX)) {
           return this.media.serveFile(view);

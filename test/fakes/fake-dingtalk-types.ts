@@ -42,6 +42,10 @@ export interface FakeDingTalkOptions {
   random?: (() => number) | undefined;
   /** Lifetime of the signed URLs from messageFiles/download (real value unknown). @defaultValue 3_600_000 */
   downloadUrlTtlMs?: number | undefined;
+  /** Card calls (create, instances PUT, streaming PUT) per sliding second before 403 QpsLimit. Off when unset. */
+  cardQpsLimit?: number | undefined;
+  /** Idle keep-alive timeout of the HTTP server (`server.keepAliveTimeout`). @defaultValue Node's, 5_000 */
+  keepAliveTimeoutMs?: number | undefined;
 }
 
 /** Defaults of {@link FakeDingTalkOptions}. */
@@ -287,6 +291,7 @@ export interface ResolvedFakeDingTalkOptions {
   invalidTokenStatus: 400 | 401;
   random: () => number;
   downloadUrlTtlMs: number;
+  cardQpsLimit: number | undefined;
 }
 
 /** Applies {@link DEFAULT_FAKE_DINGTALK_OPTIONS}; `random` defaults to `Math.random`. */
@@ -309,5 +314,6 @@ export function resolveFakeDingTalkOptions(options: FakeDingTalkOptions): Resolv
     invalidTokenStatus: options.invalidTokenStatus ?? d.invalidTokenStatus,
     random: options.random ?? Math.random,
     downloadUrlTtlMs: options.downloadUrlTtlMs ?? d.downloadUrlTtlMs,
+    cardQpsLimit: options.cardQpsLimit,
   };
 }

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 import { BOT_MESSAGE_TOPIC, dmText, groupText, makeBotMessage } from './bot-message-factory.js';
 import type { BotMessageContext, BotMessageData, BotMessageOverrides } from './bot-message-factory.js';
+import type { FakeDingTalkCards } from './fake-dingtalk-cards.js';
+import type { FakeDingTalkEmotions } from './fake-dingtalk-emotion.js';
 import { FakeDingTalkHttp } from './fake-dingtalk-http.js';
 import type {
   FakeDingTalkMedia,
@@ -37,20 +39,24 @@ import {
 
 export { DEFAULT_FAKE_DINGTALK_OPTIONS, DEFAULT_WAIT_TIMEOUT_MS } from './fake-dingtalk-types.js';
 export { FAKE_FILES_PATH_PREFIX, FAKE_MEDIA_LIMITS } from './fake-dingtalk-media.js';
+export { FAKE_AI_CARD_TEMPLATE_IDS, cardFaults } from './fake-dingtalk-card-records.js';
 // Every option, record and script type of the fake is part of its surface.
 export type * from './fake-dingtalk-types.js';
 export type * from './fake-dingtalk-media.js';
+export type * from './fake-dingtalk-card-records.js';
+export type * from './fake-dingtalk-emotion.js';
 
 /**
  * A faithful fake of DingTalk for tests: one `node:http` server on 127.0.0.1 (port 0) that serves the
  * api.dingtalk.com and oapi.dingtalk.com paths, plus the Stream-mode WebSocket on `/connect`.
- * Behaviour follows `shared/reference/dingtalk-protocol.md` §1–§6 and the §10 checklist; every HTTP request
+ * Behaviour follows `shared/reference/dingtalk-protocol.md` §1–§7 and the §10 checklist; every HTTP request
  * and every WebSocket frame (both directions, control frames included) is recorded for assertions.
  *
  * Scriptable: create with {@link FakeDingTalk.start}; point both the API base and the oapi base of the
  * code under test at {@link FakeDingTalk.baseUrl}; always `await fake.close()`. This class is the public
- * surface and lifecycle; the HTTP half is `fake-dingtalk-http.ts` (media: `fake-dingtalk-media.ts`), the
- * Stream half `fake-dingtalk-stream.ts` (sockets) and `fake-dingtalk-push.ts` (pushed frames).
+ * surface and lifecycle; the HTTP half is `fake-dingtalk-http.ts` (media, cards and reactions in
+ * `fake-dingtalk-{media,cards,emotion}.ts`), the Stream half `fake-dingtalk-stream.ts` (sockets) and
+ * `fake-dingtalk-push.ts` (pushed frames).
  */
 export class FakeDingTalk {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
@@ -85,6 +91,7 @@ export class FakeDingTalk {
   /** Starts a fake on 127.0.0.1 with an ephemeral port. */
   static async start(options: FakeDingTalkOptions = {}): Promise<FakeDingTalk> {
     const server = createServer();
+    if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => {
@@ -131,6 +138,14 @@ export class FakeDingTalk {
   /** Media half (§6): uploads, registered downloads, signed file URLs, and their fault injection. */
   get media(): FakeDingTalkMedia {
     return this.#http.media;
+  }
+  /** Card half (§7.1–7.2): cards by outTrackId with their history, every card call, QPS limit, faults. */
+  get cards(): FakeDingTalkCards {
+    return this.#http.cards;
+  }
+  /** Reaction half (§7.5): reactions per openMsgId, every reply/recall call, scripted faults. */
+  get emotions(): FakeDingTalkEmotions {
+    return this.#http.emotions;
   }
   /** Access tokens handed out (new and legacy endpoints), including invalidated ones. */
   get issuedAccessTokens(): readonly string[] {

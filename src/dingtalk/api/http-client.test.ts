@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
-import { DingTalkApiError, MAX_BODY_SNIPPET_CHARS } from '../../errors.js';
-import { interpretAnswer, isRetryableAnswer } from './http-client.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { DingTalkApiError, DingTalkTransportError, MAX_BODY_SNIPPET_CHARS } from '../../errors.js';
+import { DingTalkHttp, interpretAnswer, isRetryableAnswer } from './http-client.js';
 
 /** Runs interpretAnswer and returns the DingTalkApiError it must throw. */
 function apiError(status: number, text: string, endpoint = 'connections/open'): DingTalkApiError {
@@ -173,5 +176,117 @@ describe('isRetryableAnswer', () => {
     [400, 'InvalidParameter', false],
   ])('HTTP %i, code %s → %s', (status, apiCode, expected) => {
     expect(isRetryableAnswer(status, apiCode)).toBe(expected);
+  });
+});
+
+describe('DingTalkHttp over loopback', () => {
+  interface Seen {
+    method: string | undefined;
+    url: string | undefined;
+    headers: IncomingHttpHeaders;
+    body: string;
+  }
+  let server: Server;
+  let baseUrl: string;
+  let seen: Seen[];
+  let calls: string[];
+  let http: DingTalkHttp;
+
+  beforeEach(async () => {
+    seen = [];
+    calls = [];
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        seen.push({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        const status = req.url === '/fail' ? 403 : 200;
+        const body = status === 200 ? { success: true, result: true } : { code: 'Forbidden.AccessDenied' };
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    http = new DingTalkHttp({
+      connectTimeoutMs: 2_000,
+      requestTimeoutMs: 2_000,
+      onCall: (endpoint, status) => calls.push(`${endpoint} ${status}`),
+    });
+  });
+
+  afterEach(async () => {
+    await http.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('sends a PUT with a JSON body and reports the call', async () => {
+    const answer = await http.requestJson(
+      'PUT',
+      `${baseUrl}/v1.0/card/streaming`,
+      { key: '值' },
+      {
+        endpoint: 'card/streaming',
+        headers: { 'x-acs-dingtalk-access-token': 'tok' },
+      },
+    );
+
+    expect(answer).toStrictEqual({ success: true, result: true });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ method: 'PUT', url: '/v1.0/card/streaming', body: '{"key":"值"}' });
+    expect(seen[0]?.headers).toMatchObject({
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'x-acs-dingtalk-access-token': 'tok',
+    });
+    expect(calls).toEqual(['card/streaming 200']);
+  });
+
+  it('sends no body and no content type when the body is undefined', async () => {
+    await http.requestJson('GET', `${baseUrl}/v1.0/x`, undefined, { endpoint: 'x' });
+
+    expect(seen[0]).toMatchObject({ method: 'GET', body: '' });
+    expect(seen[0]?.headers['content-type']).toBeUndefined();
+  });
+
+  it('keeps postJson a POST', async () => {
+    await http.postJson(`${baseUrl}/v1.0/y`, { a: 1 }, { endpoint: 'y' });
+
+    expect(seen[0]).toMatchObject({ method: 'POST', body: '{"a":1}' });
+    expect(calls).toEqual(['y 200']);
+  });
+
+  it('maps a refusal to DingTalkApiError and still reports the call', async () => {
+    let error: unknown;
+    try {
+      await http.requestJson('PUT', `${baseUrl}/fail`, {}, { endpoint: 'card/instances' });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(DingTalkApiError);
+    expect(error).toMatchObject({
+      status: 403,
+      apiCode: 'Forbidden.AccessDenied',
+      endpoint: 'card/instances',
+    });
+    expect(calls).toEqual(['card/instances 403']);
+  });
+
+  it('maps an unreachable host to DingTalkTransportError and reports it as transport', async () => {
+    let error: unknown;
+    try {
+      await http.requestJson('PUT', 'http://127.0.0.1:9/v1.0/z', {}, { endpoint: 'z' });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(DingTalkTransportError);
+    expect(calls).toEqual(['z transport']);
   });
 });

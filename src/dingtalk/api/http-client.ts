@@ -26,6 +26,9 @@ export interface PostJsonOptions {
   readonly signal?: AbortSignal;
 }
 
+/** HTTP methods {@link DingTalkHttp.requestJson} sends; DingTalk's card APIs update with PUT. */
+export type JsonMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 // oapi/webhook errcodes that mean "slow down" or "try again": 130101/302033 send too fast,
 // 90002/90018 rate limits, -1 system busy.
 const RETRYABLE_ERRCODES = new Set(['-1', '130101', '302033', '90002', '90018']);
@@ -59,18 +62,37 @@ export class DingTalkHttp {
   }
 
   /** POSTs JSON and returns the parsed JSON answer (`undefined` for an empty body). */
-  async postJson(url: string, body: unknown, options: PostJsonOptions): Promise<unknown> {
+  postJson(url: string, body: unknown, options: PostJsonOptions): Promise<unknown> {
+    return this.requestJson('POST', url, body, options);
+  }
+
+  /**
+   * Sends `body` as JSON with `method` (no body and no Content-Type when `body` is `undefined`) and
+   * returns the parsed JSON answer (`undefined` for an empty body). Answers are checked and metered
+   * exactly as for {@link postJson}.
+   */
+  async requestJson(
+    method: JsonMethod,
+    url: string,
+    body: unknown,
+    options: PostJsonOptions,
+  ): Promise<unknown> {
     const timeoutSignal = AbortSignal.timeout(options.timeoutMs ?? this.#options.requestTimeoutMs);
     const signal =
       options.signal === undefined ? timeoutSignal : AbortSignal.any([options.signal, timeoutSignal]);
+    const hasBody = body !== undefined;
     let status: number;
     let text: string;
     try {
       const response = await request(url, {
-        method: 'POST',
+        method,
         dispatcher: this.#agent,
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
-        body: JSON.stringify(body),
+        headers: {
+          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+          accept: 'application/json',
+          ...options.headers,
+        },
+        ...(hasBody ? { body: JSON.stringify(body) } : {}),
         signal,
       });
       status = response.statusCode;

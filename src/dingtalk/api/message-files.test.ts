@@ -9,6 +9,8 @@ import { AccessTokenCache } from './access-token.js';
 import { DingTalkHttp } from './http-client.js';
 import {
   downloadFile,
+  downloadHostsFor,
+  isAllowedDownloadHost,
   MediaDownloadError,
   MESSAGE_FILES_DOWNLOAD_ENDPOINT,
   resolveDownloadUrl,
@@ -128,6 +130,71 @@ describe('resolveDownloadUrl', () => {
       message: expect.stringContaining('no usable downloadUrl') as unknown,
       bodySnippet: '',
     });
+  });
+});
+
+describe('download hosts', () => {
+  it.each([
+    ['bucket.oss-cn-hangzhou.aliyuncs.com', true],
+    ['a.b.aliyuncs.com.', true],
+    ['BUCKET.OSS.ALIYUNCS.COM', true],
+    ['aliyuncs.com', false],
+    ['evilaliyuncs.com', false],
+    ['aliyuncs.com.evil.test', false],
+    ['static.dingtalk.com', true],
+    ['api.dingtalk.com', true],
+    ['127.0.0.1', true],
+    ['localhost', false],
+    ['169.254.169.254', false],
+  ])('%s allowed: %s', (host, expected) => {
+    const patterns = downloadHostsFor(
+      ['*.aliyuncs.com', '*.dingtalk.com', '*.dingtalkapps.com'],
+      ['https://api.dingtalk.com', 'http://127.0.0.1:8080'],
+    );
+    expect(isAllowedDownloadHost(host, patterns)).toBe(expected);
+  });
+
+  it('refuses a downloadUrl on another host before requesting it, without leaking its signature', async () => {
+    fake.registerDownload('elsewhere', 'bytes');
+    fake.scriptApi(RESOLVE_PATH, () => ({
+      status: 200,
+      body: { downloadUrl: 'http://localhost:1/files/x?Expires=1&Signature=secret-query' },
+    }));
+    const error = await downloadFailure(resolve('elsewhere'));
+    expect(error).toMatchObject({
+      reason: 'host-refused',
+      retryable: false,
+      code: 'GW_DINGTALK_URL_REFUSED',
+      target: 'http://localhost:1/files/x',
+    });
+    expect(error.message).toContain('host localhost is not an allowed download host');
+  });
+
+  it('accepts the apiBase host by default and configured patterns when given', async () => {
+    fake.registerDownload('here', 'bytes');
+    await expect(resolve('here')).resolves.toMatch(/^http:\/\/127\.0\.0\.1:\d+\/files\//);
+    const refused = resolveDownloadUrl({
+      http,
+      apiBase: fake.baseUrl,
+      robotCode: fake.options.clientId,
+      tokens,
+      downloadCode: 'here',
+      allowedHosts: ['*.aliyuncs.com'],
+    });
+    await expect(refused).rejects.toMatchObject({ reason: 'host-refused' });
+  });
+
+  it('checks the URL and every redirect of a download against allowedHosts', async () => {
+    const allowedHosts = downloadHostsFor([], [fake.baseUrl]);
+    await expect(
+      downloadFile('http://localhost:1/files/x?Signature=secret-query', { ...LIMITS, allowedHosts }),
+    ).rejects.toMatchObject({ reason: 'host-refused' });
+    fake.scriptApi('/hop', () => ({ status: 302, headers: { location: 'http://localhost:1/x' } }));
+    await expect(downloadFile(`${fake.baseUrl}/hop`, { ...LIMITS, allowedHosts })).rejects.toMatchObject({
+      reason: 'host-refused',
+      target: 'http://localhost:1/x',
+    });
+    expect(fileRequests()).toHaveLength(0);
   });
 });
 

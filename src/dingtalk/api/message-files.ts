@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { request, type Dispatcher } from 'undici';
 
+import { DEFAULT_DOWNLOAD_HOSTS } from '../../config/schema.js';
 import { DingTalkApiError, describeCause, ERROR_CODES, GatewayError, type ErrorCode } from '../../errors.js';
 import { withAccessToken, type AccessTokenCache } from './access-token.js';
 import type { DingTalkHttp } from './http-client.js';
@@ -26,7 +27,44 @@ export interface ResolveDownloadUrlOptions {
   readonly tokens: AccessTokenCache;
   /** `downloadCode` of an inbound picture/file/audio/video/richText element (reference §2.2). */
   readonly downloadCode: string;
+  /**
+   * Host patterns the returned URL may point at (see {@link downloadHostsFor}).
+   * @defaultValue {@link DEFAULT_DOWNLOAD_HOSTS} plus the host of `apiBase`
+   */
+  readonly allowedHosts?: readonly string[];
   readonly signal?: AbortSignal;
+}
+
+/**
+ * The download host patterns in force for an account: the configured ones (`downloadHosts`) plus the
+ * hosts of its API bases, where DingTalk (and a test fake) may serve files itself.
+ */
+export function downloadHostsFor(configured: readonly string[], bases: readonly string[]): string[] {
+  const baseHosts = bases.filter((base) => URL.canParse(base)).map((base) => new URL(base).hostname);
+  return [...new Set([...configured, ...baseHosts].map(normalizeHost))];
+}
+
+/** Whether `hostname` matches a pattern: exactly, or `*.example.com` for any subdomain of example.com. */
+export function isAllowedDownloadHost(hostname: string, patterns: readonly string[]): boolean {
+  const host = normalizeHost(hostname);
+  return patterns.some((pattern) => {
+    const normalized = normalizeHost(pattern);
+    return normalized.startsWith('*.') ? host.endsWith(normalized.slice(1)) : host === normalized;
+  });
+}
+
+function normalizeHost(host: string): string {
+  return host.toLowerCase().replace(/\.$/, '');
+}
+
+/** Refuses `url` unless its host is allowed; checked before any request is made to it. */
+function assertDownloadHost(url: URL, allowedHosts: readonly string[] | undefined): void {
+  if (allowedHosts === undefined || isAllowedDownloadHost(url.hostname, allowedHosts)) return;
+  throw new MediaDownloadError(
+    'host-refused',
+    target(url),
+    `host ${url.hostname} is not an allowed download host (channels.dingtalk.downloadHosts)`,
+  );
 }
 
 /**
@@ -34,10 +72,13 @@ export interface ResolveDownloadUrlOptions {
  * refreshed and the call retried once; nothing else is retried. The URL is a secret: keep it out of logs.
  *
  * Throws `DingTalkApiError` when DingTalk refuses (e.g. 400 for an unknown or expired code) or answers
- * without a usable http(s) `downloadUrl`, `DingTalkTransportError` when it cannot be reached.
+ * without a usable http(s) `downloadUrl`, `DingTalkTransportError` when it cannot be reached, and
+ * `MediaDownloadError` (`host-refused`) when the URL is not on an allowed download host (a forged or
+ * misdirected answer must not make the gateway fetch from anywhere).
  */
 export async function resolveDownloadUrl(options: ResolveDownloadUrlOptions): Promise<string> {
   const { http, apiBase, robotCode, tokens, downloadCode, signal } = options;
+  const allowedHosts = options.allowedHosts ?? downloadHostsFor(DEFAULT_DOWNLOAD_HOSTS, [apiBase]);
   const answer = await withAccessToken(
     tokens,
     (token) =>
@@ -63,15 +104,24 @@ export async function resolveDownloadUrl(options: ResolveDownloadUrlOptions): Pr
       retryable: true,
     });
   }
+  assertDownloadHost(new URL(downloadUrl), allowedHosts);
   return downloadUrl;
 }
 
 /** Why a download failed. */
 export type MediaDownloadFailure =
-  'bad-url' | 'too-large' | 'http-status' | 'redirect-refused' | 'transport' | 'timeout' | 'aborted';
+  | 'bad-url'
+  | 'host-refused'
+  | 'too-large'
+  | 'http-status'
+  | 'redirect-refused'
+  | 'transport'
+  | 'timeout'
+  | 'aborted';
 
 const FAILURE_CODES: Readonly<Record<MediaDownloadFailure, ErrorCode>> = {
   'bad-url': ERROR_CODES.DINGTALK_URL_REFUSED,
+  'host-refused': ERROR_CODES.DINGTALK_URL_REFUSED,
   'too-large': ERROR_CODES.DINGTALK_API,
   'http-status': ERROR_CODES.DINGTALK_API,
   'redirect-refused': ERROR_CODES.DINGTALK_URL_REFUSED,
@@ -132,6 +182,8 @@ export interface DownloadFileOptions {
   readonly maxRetries?: number;
   /** @defaultValue {@link DEFAULT_RETRY_DELAY_MS} */
   readonly retryDelayMs?: number;
+  /** Host patterns the URL and every redirect must match ({@link downloadHostsFor}); unset = any host. */
+  readonly allowedHosts?: readonly string[];
 }
 
 export interface DownloadedFile {
@@ -154,8 +206,9 @@ const MAX_ERROR_BODY_BYTES = 4_096;
  * times with a doubling pause; a 4xx (403 for an expired or tampered URL) is final.
  *
  * Throws {@link MediaDownloadError}: `too-large` as soon as the body exceeds `maxBytes` (before reading
- * when Content-Length says so), `http-status`, `redirect-refused`, `bad-url`, `transport`, `timeout`
- * (past `timeoutMs`) or `aborted` (the caller's `signal`).
+ * when Content-Length says so), `http-status`, `redirect-refused`, `bad-url`, `host-refused` (the URL
+ * or a redirect leaves `allowedHosts`; nothing is requested from it), `transport`, `timeout` (past
+ * `timeoutMs`) or `aborted` (the caller's `signal`).
  */
 export async function downloadFile(url: string, options: DownloadFileOptions): Promise<DownloadedFile> {
   if (!URL.canParse(url)) throw new MediaDownloadError('bad-url', 'an unparsable URL', 'not a URL');
@@ -163,6 +216,7 @@ export async function downloadFile(url: string, options: DownloadFileOptions): P
   if (!isHttp(current)) {
     throw new MediaDownloadError('bad-url', current.protocol, 'only http and https URLs are downloaded');
   }
+  assertDownloadHost(current, options.allowedHosts);
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
@@ -201,6 +255,7 @@ export async function downloadFile(url: string, options: DownloadFileOptions): P
         `redirect to ${outcome.protocol} refused (from ${current.protocol})`,
       );
     }
+    assertDownloadHost(outcome, options.allowedHosts);
     current = outcome;
   }
 }

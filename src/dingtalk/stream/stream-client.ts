@@ -276,19 +276,22 @@ export class StreamClient {
       );
       decision = 'no-ack';
     }
-    if (decision === 'ack') this.#ack(socket, messageId, CALLBACK_ACK_DATA);
+    if (decision === 'ack' && this.#ack(socket, messageId, CALLBACK_ACK_DATA))
+      this.#options.metrics.messagesAcked.inc({ account: this.#options.account.id });
     const left = (this.#pending.get(socket) ?? 1) - 1;
     this.#pending.set(socket, left);
     if (left === 0) this.#releaseDrainWaiters(socket);
     this.#closeRetiredIfDrained(socket);
   }
 
-  #ack(socket: StreamSocket, messageId: string, data: string): void {
+  /** Writes an ACK frame; false when the socket could no longer send it. */
+  #ack(socket: StreamSocket, messageId: string, data: string): boolean {
     if (socket.send(ackFrame(messageId, data))) {
       this.#options.metrics.framesAcked.inc({ account: this.#options.account.id });
-    } else {
-      this.#log.warn({ connId: socket.id, messageId }, 'socket closed before the ACK could be sent');
+      return true;
     }
+    this.#log.warn({ connId: socket.id, messageId }, 'socket closed before the ACK could be sent');
+    return false;
   }
 
   #retireCurrent(): void {

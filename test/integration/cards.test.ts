@@ -1,0 +1,144 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { cardFaults } from '../fakes/fake-dingtalk-card-records.js';
+import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
+import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
+import { GatewayProcess } from '../helpers/gateway-process.js';
+import { testConfig } from '../helpers/test-config.js';
+
+let dingtalk: FakeDingTalk;
+let openclaw: FakeOpenClaw;
+let gateway: GatewayProcess | undefined;
+
+beforeEach(async () => {
+  dingtalk = await FakeDingTalk.start();
+  openclaw = await FakeOpenClaw.start();
+});
+
+afterEach(async () => {
+  await gateway?.kill();
+  gateway = undefined;
+  await dingtalk.close();
+  await openclaw.close();
+});
+
+const FAST_CARD = { firstUpdateAfterMs: 200, intervalGrowth: 2 };
+
+async function startGateway(dingtalkOverride: Record<string, unknown> = {}): Promise<GatewayProcess> {
+  gateway = await GatewayProcess.start({
+    config: testConfig(dingtalk, openclaw, {
+      channels: { dingtalk: { replyMode: 'card', card: FAST_CARD, ...dingtalkOverride } },
+    }),
+  });
+  await dingtalk.waitForConnections(1);
+  return gateway;
+}
+
+function markdownTexts(): string[] {
+  return dingtalk.webhookPosts.map((post) => (post.body as { markdown: { text: string } }).markdown.text);
+}
+
+/** A reply streamed over about `seconds`, in 10 pieces. */
+function slowReply(seconds: number): { chunks: string[]; chunkDelayMs: number; text: string } {
+  const chunks = Array.from({ length: 10 }, (_, index) => `part ${index}. `);
+  return { chunks, chunkDelayMs: (seconds * 1000) / chunks.length, text: chunks.join('').trim() };
+}
+
+describe('streaming AI card', () => {
+  it('creates the card at once, streams within the call budget and finishes with the whole reply', async () => {
+    await startGateway();
+    const reply = slowReply(3);
+    openclaw.enqueueReplies({ kind: 'stream', chunks: reply.chunks, chunkDelayMs: reply.chunkDelayMs });
+    dingtalk.pushBotMessage(dingtalk.dmText('stream it', { senderStaffId: 'card-user' }));
+    const card = await dingtalk.cards.waitForCard((candidate) => candidate.flowStatus === '3', 10_000);
+
+    expect(card.flowStatusHistory[0]).toBe('1');
+    expect(card.text).toBe(reply.text);
+    expect(card.spaces[0]).toMatchObject({ spaceType: 'IM_ROBOT', spaceId: 'card-user', isDelivered: true });
+    const calls = dingtalk.cards.callsFor(card.outTrackId);
+    expect(calls.length).toBeLessThanOrEqual(6);
+    expect(calls.filter((call) => call.kind === 'streaming').length).toBeGreaterThanOrEqual(1);
+    // Every streamed content was a prefix of the final text (full text each time, never a rewrite).
+    for (const content of card.contentHistory) expect(reply.text.startsWith(content.trim())).toBe(true);
+    expect(dingtalk.webhookPosts).toHaveLength(0);
+    expect(await gateway!.metric('dingtalk_api_calls_total', { endpoint: 'card/createAndDeliver' })).toBe(1);
+  });
+
+  it('keeps a long reply within 6 card calls (the budget of a 60-second reply, on a faster clock)', async () => {
+    await startGateway({ card: { firstUpdateAfterMs: 100, intervalGrowth: 2.5 } });
+    const reply = slowReply(4);
+    openclaw.enqueueReplies({ kind: 'stream', chunks: reply.chunks, chunkDelayMs: reply.chunkDelayMs });
+    dingtalk.pushBotMessage(dingtalk.groupText('long one', { conversationId: 'cidCards==' }));
+    const card = await dingtalk.cards.waitForCard((candidate) => candidate.flowStatus === '3', 15_000);
+    expect(dingtalk.cards.callsFor(card.outTrackId).length).toBe(6);
+    expect(card.spaces[0]).toMatchObject({ spaceType: 'IM_GROUP', spaceId: 'cidCards==' });
+    expect(card.text).toBe(reply.text);
+  });
+
+  it('falls back to markdown when the card cannot be created (QpsLimit), then cools down', async () => {
+    const gw = await startGateway();
+    dingtalk.cards.script((request) => (request.kind === 'create' ? cardFaults.qpsLimit() : undefined));
+    dingtalk.pushBotMessage(dingtalk.dmText('first', { senderStaffId: 'u1' }));
+    await dingtalk.waitForWebhookPosts(1);
+    dingtalk.pushBotMessage(dingtalk.dmText('second', { senderStaffId: 'u1' }));
+    await dingtalk.waitForWebhookPosts(2);
+    expect(markdownTexts()).toEqual(['echo: first', 'echo: second']);
+    // The second reply did not even try a card: cards are cooling down.
+    expect(dingtalk.cards.calls.filter((call) => call.kind === 'create')).toHaveLength(1);
+    await gw.waitForLog((line) => line.msg === 'cards disabled for a while' && line['kind'] === 'throttled');
+  });
+
+  it('sends the rest as markdown when streaming fails midway: nothing lost, nothing shown twice', async () => {
+    await startGateway();
+    dingtalk.cards.script((request) =>
+      request.kind === 'streaming' && request.kindNumber >= 2 ? cardFaults.permission() : undefined,
+    );
+    const reply = slowReply(3);
+    openclaw.enqueueReplies({ kind: 'stream', chunks: reply.chunks, chunkDelayMs: reply.chunkDelayMs });
+    dingtalk.pushBotMessage(dingtalk.dmText('partial card', { senderStaffId: 'u2' }));
+    const [post] = await dingtalk.waitForWebhookPosts(1, 10_000);
+    const [card] = [...dingtalk.cards.instances.values()];
+    const shown = card!.text.trim();
+    expect(shown.length).toBeGreaterThan(0);
+    const rest = (post!.body as { markdown: { text: string } }).markdown.text;
+    expect(`${shown} ${rest}`.replace(/\s+/g, ' ')).toBe(reply.text);
+  });
+
+  it('marks the card failed when the agent fails', async () => {
+    await startGateway({});
+    openclaw.enqueueReplies({ kind: 'json', status: 401, body: { error: { message: 'Unauthorized' } } });
+    dingtalk.pushBotMessage(dingtalk.dmText('fail', { senderStaffId: 'u3' }));
+    const card = await dingtalk.cards.waitForCard((candidate) => candidate.flowStatus === '5');
+    expect(card.text).toContain('⚠️');
+  });
+});
+
+describe('working indicator', () => {
+  it('puts a reaction on the message while the agent works and takes it back after', async () => {
+    await startGateway({
+      replyMode: 'markdown',
+      indicator: { reaction: true, reactionName: '🤔思考中', noticeAfterMs: 0 },
+    });
+    openclaw.enqueueReplies({ kind: 'stream', chunks: ['thinking ', 'done'], chunkDelayMs: 300 });
+    const message = dingtalk.dmText('react', { senderStaffId: 'r1' });
+    dingtalk.pushBotMessage(message);
+    await dingtalk.emotions.waitForReaction(message.msgId, 'added');
+    expect(dingtalk.emotions.activeReactions(message.msgId)).toHaveLength(1);
+    await dingtalk.waitForWebhookPosts(1);
+    await dingtalk.emotions.waitForReaction(message.msgId, 'recalled');
+    expect(dingtalk.emotions.activeReactions(message.msgId)).toHaveLength(0);
+    expect(dingtalk.emotions.reactionsOn(message.msgId)[0]).toMatchObject({ emotionName: '🤔思考中' });
+  });
+
+  it('sends a short "working on it" message when the answer is slow to start', async () => {
+    await startGateway({
+      replyMode: 'markdown',
+      indicator: { reaction: false, reactionName: 'x', noticeAfterMs: 300 },
+    });
+    openclaw.enqueueReplies({ kind: 'stream', chunks: ['late answer'], chunkDelayMs: 900 });
+    dingtalk.pushBotMessage(dingtalk.dmText('slow'));
+    await dingtalk.waitForWebhookPosts(2, 5_000);
+    expect(markdownTexts()[0]).toContain('Working on it');
+    expect(markdownTexts()[1]).toBe('late answer');
+  });
+});

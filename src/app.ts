@@ -22,7 +22,10 @@ import { maskUrl } from './log/redact.js';
 import { type GatewayMetrics, createMetrics } from './metrics/metrics.js';
 import { RemoteFetcher } from './media/remote-fetch.js';
 import { OpenClawChatClient } from './openclaw/chat-client.js';
+import type { AgentTransport } from './openclaw/agent-transport.js';
 import { HttpAgentTransport } from './openclaw/http-transport.js';
+import { WsAgentTransport } from './openclaw/ws/ws-transport.js';
+import { RedisStateStore } from './state/redis-store.js';
 import { SqliteStateStore } from './state/sqlite-store.js';
 
 // Bounds for the shutdown steps that have no configured grace of their own.
@@ -44,22 +47,47 @@ export interface App {
 }
 
 /** The composition root: the only place that creates components and wires them together. */
-export function createApp(config: GatewayConfig, logger: Logger): App {
+export function createApp(config: GatewayConfig, logger: Logger, version: string): App {
   const now = Date.now;
   const metrics = createMetrics({ collectProcessMetrics: true });
-  const store = new SqliteStateStore({ dir: config.state.dir, dedupeTtlMs: config.state.dedupeTtlMs });
+  const store =
+    config.state.redisUrl === undefined
+      ? new SqliteStateStore({ dir: config.state.dir, dedupeTtlMs: config.state.dedupeTtlMs })
+      : new RedisStateStore({
+          url: config.state.redisUrl,
+          keyPrefix: config.state.redisKeyPrefix,
+          dedupeTtlMs: config.state.dedupeTtlMs,
+          logger,
+        });
   const http = new DingTalkHttp({
     ...DEFAULT_DINGTALK_HTTP_OPTIONS,
     onCall: (endpoint, status) => metrics.dingtalkApiCalls.inc({ endpoint, status }),
   });
-  const chatClient = new OpenClawChatClient({
-    baseUrl: config.openclaw.baseUrl,
-    token: config.openclaw.token,
-    timeoutMs: config.openclaw.timeoutMs,
-    connectTimeoutMs: config.openclaw.connectTimeoutMs,
-    logger: logger.child({ component: 'openclaw.client' }),
-  });
-  const agent = new HttpAgentTransport(chatClient);
+  const openclawLog = logger.child({ component: 'openclaw.client' });
+  const agent: AgentTransport =
+    config.openclaw.transport === 'ws'
+      ? new WsAgentTransport({
+          url: config.openclaw.wsUrl,
+          httpBaseUrl: config.openclaw.baseUrl,
+          token: config.openclaw.token,
+          timeoutMs: config.openclaw.timeoutMs,
+          connectTimeoutMs: config.openclaw.connectTimeoutMs,
+          requestTimeoutMs: config.openclaw.requestTimeoutMs,
+          deviceIdentityFile: config.openclaw.deviceIdentityFile,
+          requestAdminScope: config.openclaw.requestAdminScope,
+          maxArtifactBytes: config.media.maxOutboundFileBytes,
+          clientVersion: version,
+          logger: openclawLog,
+        })
+      : new HttpAgentTransport(
+          new OpenClawChatClient({
+            baseUrl: config.openclaw.baseUrl,
+            token: config.openclaw.token,
+            timeoutMs: config.openclaw.timeoutMs,
+            connectTimeoutMs: config.openclaw.connectTimeoutMs,
+            logger: openclawLog,
+          }),
+        );
   const tokens = new Map(
     config.accounts.map((account) => [
       account.id,
@@ -127,7 +155,9 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
   });
   const dispatcher = new Dispatcher({
     logger,
-    maxQueuePerConversation: config.delivery.maxQueuePerConversation,
+    leaseTtlMs: config.state.leaseTtlMs,
+    maxConcurrentTurns: config.openclaw.maxConcurrentTurns,
+    sweepIntervalMs: config.state.sweepIntervalMs,
     deps: {
       agent,
       agentId: config.openclaw.agentId,
@@ -173,12 +203,13 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
     accounts: config.accounts,
     store,
     dispatcher,
+    maxQueuePerConversation: config.delivery.maxQueuePerConversation,
     commands: {
       store,
       transport: agent,
       agentId: config.openclaw.agentId,
       stopRunning: (queueKey) => dispatcher.stopRunning(queueKey),
-      queueDepth: (queueKey) => dispatcher.depthOf(queueKey),
+      queueDepth: (queueKey) => store.queueLength(queueKey),
       outbox,
       router,
     },
@@ -256,7 +287,7 @@ export function createApp(config: GatewayConfig, logger: Logger): App {
     metrics,
     allAccountsFailed,
     async start() {
-      dispatcher.resume(await store.unfinished());
+      await dispatcher.start();
       housekeeping = setInterval(() => {
         outbox.prune();
         void store.sweep(now()).catch((error: unknown) => log.warn({ err: error }, 'dedupe sweep failed'));

@@ -54,7 +54,8 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: config.log.level, version });
   logger.info({ source: config.source }, 'configuration loaded');
   for (const account of config.accounts) {
-    if (account.showToolStatus || account.showToolResult || account.thinking !== 'off') {
+    const needsWs = account.showToolStatus || account.showToolResult || account.thinking !== 'off';
+    if (needsWs && config.openclaw.transport === 'http') {
       logger.warn(
         { account: account.id },
         'showToolStatus, showToolResult and thinking need the OpenClaw WebSocket transport; ignored over HTTP',
@@ -70,7 +71,7 @@ async function main(): Promise<number> {
   };
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
-  const app = createApp(config, logger);
+  const app = createApp(config, logger, version);
 
   const exitCode = await new Promise<number>((resolve) => {
     let signals = 0;

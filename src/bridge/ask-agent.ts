@@ -3,6 +3,7 @@ import { computeBackoffMs } from '../dingtalk/stream/backoff.js';
 import { OpenClawHttpError, OpenClawTimeoutError, OpenClawUnavailableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AgentEvent, AgentTransport, AgentTurn } from '../openclaw/agent-transport.js';
+import { isStaleConnection } from '../util/stale-connection.js';
 import { sleepMs } from '../util/sleep.js';
 
 /** The agent's answer: the text received, and the failure that ended it early, if any. */
@@ -57,10 +58,15 @@ export async function askAgent(
         return { text, failure: error, tries: attempt };
       }
       const retryAfterMs = error instanceof OpenClawHttpError ? error.retryAfterMs : undefined;
-      const delayMs = Math.min(
-        retryAfterMs ?? computeBackoffMs(options.backoff, attempt, options.random ?? Math.random),
-        options.backoff.maxDelayMs,
-      );
+      // A kept-alive connection OpenClaw had just closed: nothing reached it, ask again at once.
+      const isStale =
+        attempt === 1 && error instanceof OpenClawUnavailableError && isStaleConnection(error.cause);
+      const delayMs = isStale
+        ? 0
+        : Math.min(
+            retryAfterMs ?? computeBackoffMs(options.backoff, attempt, options.random ?? Math.random),
+            options.backoff.maxDelayMs,
+          );
       log.warn({ err: error, attempt, delayMs }, 'agent turn failed before streaming; asking again');
       await sleepMs(delayMs, turn.signal);
     }

@@ -4,9 +4,9 @@ import { BotMessage } from '../dingtalk/bot-message.js';
 import type { AckDecision, CallbackFrame } from '../dingtalk/stream/stream-client.js';
 import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
-import type { InboxRecord, ReplyRoute, StateStore } from '../state/store.js';
+import type { ReplyRoute, StateStore } from '../state/store.js';
 import { decideAccess } from './access-control.js';
-import { type CommandServices, replyToCommand, runCommand, withGeneration } from './command-handler.js';
+import { type CommandServices, replyDirectly, runCommand, withGeneration } from './command-handler.js';
 import { type ChatCommand, parseCommand } from './commands.js';
 import { type IntakeOutcome, decideAck } from './ack-policy.js';
 import { boundInboundText } from './inbound-limits.js';
@@ -14,13 +14,16 @@ import { conversationKeyOf } from './conversation-key.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { InboundMessage } from './inbound-message.js';
 import { normalizeBotMessage } from './normalize.js';
+import { NOTICES } from './notices.js';
 import { SenderRateLimiter } from './sender-rate-limit.js';
 import { sessionKeyFor } from './session-key.js';
 
 export interface BridgeOptions {
   readonly accounts: readonly AccountConfig[];
   readonly store: StateStore;
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: Pick<Dispatcher, 'wake'>;
+  /** Unfinished messages per session beyond which the sender gets a busy notice instead. */
+  readonly maxQueuePerConversation: number;
   /** What chat commands (`/new`, `/stop`, …) act on. */
   readonly commands: CommandServices;
   readonly logger: Logger;
@@ -154,6 +157,9 @@ export class Bridge {
     if (command !== undefined) {
       return this.#command(command, { message, account, baseSessionKey, sessionKey, log, nowMs, count });
     }
+    if ((await store.queueLength(baseSessionKey)) >= this.#options.maxQueuePerConversation) {
+      return this.#busy({ message, account, log, nowMs, count });
+    }
     const entry = {
       dedupeKey: message.dedupeKey,
       accountId: account.id,
@@ -170,8 +176,29 @@ export class Bridge {
     count('accepted');
     log.info({ chatType: message.chatType, msgtype: message.msgtype }, 'message accepted');
     log.debug({ text: access.text }, 'message text');
-    const record: InboxRecord = { ...entry, id: result.id, attempts: 0, chunks: [], isReplyComplete: false };
-    this.#options.dispatcher.submit(record, log);
+    this.#options.dispatcher.wake(baseSessionKey);
+    return 'accepted';
+  }
+
+  /** The conversation already has `maxQueuePerConversation` messages waiting: say so at once. */
+  async #busy(context: {
+    message: InboundMessage;
+    account: AccountConfig;
+    log: Logger;
+    nowMs: number;
+    count: (outcome: string) => void;
+  }): Promise<IntakeOutcome> {
+    const { message, log, count } = context;
+    if ((await this.#options.store.remember(message.dedupeKey, context.nowMs)) === 'duplicate') {
+      count('deduped');
+      return 'duplicate';
+    }
+    count('busy');
+    log.warn('conversation queue full; answering with a busy notice');
+    const target = { message, account: context.account, route: routeOf(message) };
+    void replyDirectly(target, NOTICES.queueFull, this.#options.commands, log).catch((error: unknown) =>
+      log.error({ err: error }, 'busy notice could not be sent'),
+    );
     return 'accepted';
   }
 
@@ -232,7 +259,7 @@ export class Bridge {
     const request = { ...context, command, route: routeOf(message) };
     const services = this.#options.commands;
     void runCommand(request, services)
-      .then((text) => (text === undefined ? undefined : replyToCommand(request, text, services, log)))
+      .then((text) => (text === undefined ? undefined : replyDirectly(request, text, services, log)))
       .catch((error: unknown) => log.error({ err: error, command }, 'chat command failed'));
     return 'accepted';
   }

@@ -17,8 +17,8 @@ export interface CommandServices {
   readonly agentId: string;
   /** Stops the turn running for a queue key; false when none runs. */
   readonly stopRunning: (queueKey: string) => boolean;
-  /** Entries queued or running for a queue key. */
-  readonly queueDepth: (queueKey: string) => number;
+  /** Unfinished entries of a queue key. */
+  readonly queueDepth: (queueKey: string) => Promise<number>;
   readonly outbox: ConversationOutbox<DeliveryPath>;
   readonly router: ReplyRouter;
 }
@@ -62,7 +62,7 @@ export async function runCommand(
     }
     case 'status': {
       const generation = await services.store.sessionGeneration(request.baseSessionKey);
-      const depth = services.queueDepth(request.baseSessionKey);
+      const depth = await services.queueDepth(request.baseSessionKey);
       return [
         `账号 (account): ${request.account.name}`,
         `会话 (session): ${withGeneration(request.baseSessionKey, generation)}`,
@@ -74,17 +74,20 @@ export async function runCommand(
   }
 }
 
-/** Sends a command's reply into the conversation, rate limited like every reply. */
-export async function replyToCommand(
-  request: CommandRequest,
+/**
+ * Sends a short answer straight into the conversation, outside the inbox (command replies, the
+ * busy notice), rate limited like every reply.
+ */
+export async function replyDirectly(
+  target: { readonly message: InboundMessage; readonly account: AccountConfig; readonly route: ReplyRoute },
   text: string,
-  services: CommandServices,
+  services: Pick<CommandServices, 'outbox' | 'router'>,
   log: Logger,
 ): Promise<void> {
-  const key = conversationKeyOf(request.message);
-  for (const message of formatReply(text, textFormat(request.account))) {
-    await services.outbox.send(key, message, request.account.maxChars, (merged) =>
-      services.router.deliver(request.route, merged, log),
+  const key = conversationKeyOf(target.message);
+  for (const message of formatReply(text, textFormat(target.account))) {
+    await services.outbox.send(key, message, target.account.maxChars, (merged) =>
+      services.router.deliver(target.route, merged, log),
     );
   }
 }

@@ -1,51 +1,66 @@
+import { randomUUID } from 'node:crypto';
+
 import type { Logger } from '../log/logger.js';
 import type { InboxRecord } from '../state/store.js';
-import { KeyedQueue } from './keyed-queue.js';
-import { NOTICES } from './notices.js';
+import { Semaphore } from '../util/semaphore.js';
 import { type TurnDependencies, type TurnOutcome, UserStopRequest, runTurn } from './turn.js';
 
 export interface DispatcherOptions {
   readonly deps: TurnDependencies;
   readonly logger: Logger;
-  /** Entries waiting or running per queue key; beyond it the sender gets a busy notice. */
-  readonly maxQueuePerConversation: number;
+  /** How long a queue-key lease lasts without renewal (a crashed replica's work is taken over after it). */
+  readonly leaseTtlMs: number;
+  /** How often unfinished queue keys are looked for (work of crashed replicas, missed wake-ups). */
+  readonly sweepIntervalMs: number;
+  /** Agent turns running at once in this process; more wait for a slot. */
+  readonly maxConcurrentTurns: number;
+}
+
+interface Worker {
+  /** Set when new work arrived for the key while the worker was busy. */
+  hasMore: boolean;
+  readonly done: Promise<void>;
 }
 
 /**
- * Runs inbox entries: one at a time per queue key (a session), in acceptance order, different
- * keys concurrently. A full queue answers at once with a busy notice instead of queueing.
+ * Answers inbox entries: one at a time per queue key (a session), in acceptance order, different
+ * keys concurrently. Work on a key needs its lease in the state store, so with a shared store
+ * (several replicas) a conversation is answered by one replica at a time; a replica that accepted
+ * a message while another holds the lease leaves it to the holder, and a periodic sweep picks up
+ * keys whose holder died once the lease expired.
  */
 export class Dispatcher {
   readonly #options: DispatcherOptions;
   readonly #log: Logger;
-  readonly #queue = new KeyedQueue();
+  /** This process's lease owner id. */
+  readonly #owner = randomUUID();
+  readonly #workers = new Map<string, Worker>();
   readonly #abort = new AbortController();
-  readonly #outsideQueue = new Set<Promise<unknown>>();
   /** The turn running per queue key, for `/stop`. */
   readonly #running = new Map<string, AbortController>();
+  readonly #turnSlots: Semaphore;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #isStopping = false;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'dispatcher' });
+    this.#turnSlots = new Semaphore(options.maxConcurrentTurns);
   }
 
-  /** Entries queued or running. */
+  /** Queue keys being worked on by this process. */
   get pending(): number {
-    return this.#queue.size + this.#outsideQueue.size;
+    return this.#workers.size;
   }
 
-  /** Entries waiting behind another of their session, and entries being worked on (metrics). */
-  queueDepth(): { queued: number; running: number } {
-    const running = this.#queue.activeKeys + this.#outsideQueue.size;
-    return { queued: this.#queue.size - this.#queue.activeKeys, running };
+  /** Turns running here, and entries waiting in the shared inbox (metrics). */
+  async queueDepth(): Promise<{ queued: number; running: number }> {
+    const running = this.#running.size;
+    const total = await this.#options.deps.store.inboxDepth();
+    return { queued: Math.max(0, total - running), running };
   }
 
-  /** Entries queued or running for `queueKey`. */
-  depthOf(queueKey: string): number {
-    return this.#queue.depth(queueKey);
-  }
-
-  /** Stops the agent turn running for `queueKey` (`/stop`); false when none runs. */
+  /** Stops the agent turn running here for `queueKey` (`/stop`); false when none runs. */
   stopRunning(queueKey: string): boolean {
     const controller = this.#running.get(queueKey);
     if (controller === undefined) return false;
@@ -53,41 +68,43 @@ export class Dispatcher {
     return true;
   }
 
-  /** Schedules a newly accepted entry. */
-  submit(record: InboxRecord, log: Logger): void {
-    if (this.#queue.depth(record.queueKey) >= this.#options.maxQueuePerConversation) {
-      log.warn(
-        { depth: this.#queue.depth(record.queueKey) },
-        'conversation queue full; answering with a busy notice',
-      );
-      const task = this.#run(record, log, NOTICES.queueFull).finally(() => this.#outsideQueue.delete(task));
-      this.#outsideQueue.add(task);
-      return;
-    }
-    this.#enqueue(record, log);
+  /** Starts looking for work: at once (entries of an earlier run), then every `sweepIntervalMs`. */
+  async start(): Promise<void> {
+    const keys = await this.#options.deps.store.pendingQueueKeys();
+    if (keys.length > 0) this.#log.info({ conversations: keys.length }, 'resuming unfinished messages');
+    for (const key of keys) this.wake(key);
+    this.#sweepTimer = setInterval(() => void this.#sweep(), this.#options.sweepIntervalMs);
   }
 
-  /** Schedules every unfinished entry of an earlier run, in acceptance order; resolves with their count. */
-  resume(records: readonly InboxRecord[]): number {
-    for (const record of records) {
-      const log = this.#log.child({
-        account: record.accountId,
-        msgId: record.job.message.msgId,
-        conversationId: record.job.message.conversationId,
-        resumed: true,
-      });
-      this.#enqueue(record, log);
+  /** New work for `queueKey`: answer it now unless this or another replica already works on it. */
+  wake(queueKey: string): void {
+    if (this.#isStopping) return;
+    const worker = this.#workers.get(queueKey);
+    if (worker !== undefined) {
+      worker.hasMore = true;
+      return;
     }
-    if (records.length > 0) this.#log.info({ entries: records.length }, 'resuming unfinished messages');
-    return records.length;
+    const state: { hasMore: boolean; done: Promise<void> } = { hasMore: false, done: Promise.resolve() };
+    // Work starts after the current callback returned, so the ACK of a new message leaves first.
+    const started = new Promise<void>((resolve) => setImmediate(resolve));
+    state.done = started
+      .then(() => this.#work(queueKey, state))
+      .finally(() => {
+        this.#workers.delete(queueKey);
+        // Work that arrived after the worker's last look would otherwise wait for the sweep.
+        if (state.hasMore) this.wake(queueKey);
+      });
+    this.#workers.set(queueKey, state);
   }
 
   /**
-   * Waits up to `graceMs` for running and queued entries, then aborts the rest (they stay in the
-   * inbox and resume at the next start). Resolves with the number aborted.
+   * Stops taking new entries and waits up to `graceMs` for the running ones, then aborts them
+   * (they stay in the inbox and resume later). Resolves with the number aborted.
    */
   async drain(graceMs: number): Promise<number> {
-    const idle = Promise.all([this.#queue.onIdle(), ...this.#outsideQueue]);
+    this.#isStopping = true;
+    clearInterval(this.#sweepTimer);
+    const idle = Promise.all([...this.#workers.values()].map((worker) => worker.done));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>(
       (resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)),
@@ -95,20 +112,79 @@ export class Dispatcher {
     const result = await Promise.race([idle.then(() => 'idle' as const), timedOut]);
     clearTimeout(timer);
     if (result === 'idle') return 0;
-    const left = this.pending;
+    const left = this.#running.size;
     this.#abort.abort(new Error('gateway shutting down'));
-    await Promise.all([this.#queue.onIdle(), ...this.#outsideQueue]);
+    await Promise.all([...this.#workers.values()].map((worker) => worker.done));
     return left;
   }
 
-  #enqueue(record: InboxRecord, log: Logger): void {
-    this.#queue.push(record.queueKey, async () => {
-      await this.#run(record, log);
-    });
+  async #sweep(): Promise<void> {
+    try {
+      for (const key of await this.#options.deps.store.pendingQueueKeys()) this.wake(key);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'looking for unfinished messages failed');
+    }
   }
 
-  async #run(record: InboxRecord, log: Logger, notice?: string): Promise<TurnOutcome | undefined> {
-    if (this.#abort.signal.aborted) return undefined;
+  /** Holds the lease on `queueKey` and answers its entries one by one until none is left. */
+  async #work(queueKey: string, state: { hasMore: boolean }): Promise<void> {
+    const { store } = this.#options.deps;
+    const { leaseTtlMs } = this.#options;
+    if (!(await this.#tryLease(queueKey))) return;
+    // Losing the lease (a stall longer than the TTL, a Redis failover) means another replica may
+    // take the conversation over: stop at once, as on shutdown, and leave the entry unfinished.
+    const leaseLost = new AbortController();
+    const renewal = setInterval(() => {
+      void store
+        .acquireLease(queueKey, this.#owner, leaseTtlMs)
+        .then((isHeld) => {
+          if (!isHeld && !leaseLost.signal.aborted) {
+            this.#log.warn({ queueKey }, 'conversation lease lost; stopping work on it');
+            leaseLost.abort(new Error('lease lost'));
+          }
+        })
+        .catch((error: unknown) => this.#log.warn({ err: error, queueKey }, 'lease renewal failed'));
+    }, leaseTtlMs / 3);
+    let isDrained: boolean;
+    try {
+      for (;;) {
+        state.hasMore = false;
+        const record =
+          this.#isStopping || leaseLost.signal.aborted ? undefined : await store.nextEntry(queueKey);
+        if (record === undefined) {
+          isDrained = !this.#isStopping && !leaseLost.signal.aborted;
+          break;
+        }
+        const outcome = await this.#turnSlots.run(() => this.#run(record, leaseLost.signal));
+        // An entry that failed unexpectedly or was aborted stays first in line: leave it to a later sweep.
+        if (outcome === undefined || outcome === 'aborted') return;
+      }
+    } catch (error) {
+      this.#log.error({ err: error, queueKey }, 'reading the inbox failed');
+      return;
+    } finally {
+      clearInterval(renewal);
+      await store.releaseLease(queueKey, this.#owner).catch(() => undefined);
+    }
+    // Another replica may have accepted a message after our last look, while we held the lease.
+    if (isDrained && (await store.queueLength(queueKey).catch(() => 0)) > 0) state.hasMore = true;
+  }
+
+  async #tryLease(queueKey: string): Promise<boolean> {
+    try {
+      return await this.#options.deps.store.acquireLease(queueKey, this.#owner, this.#options.leaseTtlMs);
+    } catch (error) {
+      this.#log.warn({ err: error, queueKey }, 'could not take the conversation lease');
+      return false;
+    }
+  }
+
+  async #run(record: InboxRecord, leaseLost: AbortSignal): Promise<TurnOutcome | undefined> {
+    const log = this.#log.child({
+      account: record.accountId,
+      msgId: record.job.message.msgId,
+      conversationId: record.job.message.conversationId,
+    });
     const startedMs = performance.now();
     const observe = (outcome: string): void =>
       this.#options.deps.metrics.turnDurationSeconds.observe(
@@ -116,23 +192,20 @@ export class Dispatcher {
         (performance.now() - startedMs) / 1000,
       );
     const stop = new AbortController();
-    if (notice === undefined) this.#running.set(record.queueKey, stop);
-    const signals = {
-      shutdown: this.#abort.signal,
-      turn: AbortSignal.any([this.#abort.signal, stop.signal]),
-    };
+    this.#running.set(record.queueKey, stop);
+    const shutdown = AbortSignal.any([this.#abort.signal, leaseLost]);
+    const signals = { shutdown, turn: AbortSignal.any([shutdown, stop.signal]) };
     try {
-      const outcome = await runTurn(record, this.#options.deps, log, signals, notice);
+      const outcome = await runTurn(record, this.#options.deps, log, signals);
       observe(outcome);
       if (outcome === 'aborted') log.info('turn aborted by shutdown; it resumes at the next start');
       return outcome;
     } catch (error) {
       observe('failed');
-      // A store failure: the entry stays in the inbox and is retried at the next start.
-      log.error({ err: error }, 'turn failed unexpectedly');
+      log.error({ err: error }, 'turn failed unexpectedly; it is retried later');
       return undefined;
     } finally {
-      if (this.#running.get(record.queueKey) === stop) this.#running.delete(record.queueKey);
+      this.#running.delete(record.queueKey);
     }
   }
 }

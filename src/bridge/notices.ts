@@ -1,4 +1,5 @@
 import {
+  OpenClawAuthError,
   OpenClawHttpError,
   OpenClawStreamError,
   OpenClawTimeoutError,
@@ -32,6 +33,7 @@ export const NOTICES = {
 /** The notice for a failed turn, chosen by error type; `hasPartialText` when some reply already exists. */
 export function noticeFor(error: unknown, hasPartialText: boolean): string {
   if (hasPartialText) return NOTICES.interrupted;
+  if (error instanceof OpenClawAuthError) return NOTICES.auth;
   if (error instanceof OpenClawHttpError) {
     if (error.status === 401 || error.status === 403) return NOTICES.auth;
     if (error.status === 429) return NOTICES.busy;

@@ -168,7 +168,7 @@ export interface PreparedAttachments {
 }
 
 /**
- * Turns attachments (already taken out of the reply text) into DingTalk media: images inline
+ * Turns attachments (already taken out of the reply text) and run artifacts into DingTalk media: images inline
  * (`![name](mediaId)`) in markdown mode, or as image messages in text mode; files, voice and video
  * as their own messages. Paths must lie inside `mediaRoots`; nothing is read for a refused path.
  * Every failure becomes a short notice line and a warning log.
@@ -177,6 +177,7 @@ export async function prepareAttachments(
   attachments: readonly MediaAttachment[],
   problems: readonly { reason: string }[],
   context: AttachmentContext,
+  artifacts: readonly RunArtifact[] = [],
 ): Promise<PreparedAttachments> {
   const failures = new Map<string, number>();
   const fail = (reason: string): void => {
@@ -188,15 +189,18 @@ export async function prepareAttachments(
   }
   const media: MediaMessage[] = [];
   const inlineImages: string[] = [];
-  for (const attachment of attachments) {
+  const sources = [
+    ...attachments.map((attachment) => ({ attachment, file: undefined })),
+    ...artifacts.map((artifact) => ({
+      attachment: artifactAttachment(artifact),
+      file: artifactFile(artifact),
+    })),
+  ];
+  for (const { attachment, file } of sources) {
     try {
-      const loaded = await load(
-        attachment,
-        context.mediaRoots,
-        context.limits,
-        context.services,
-        context.signal,
-      );
+      const loaded =
+        file ??
+        (await load(attachment, context.mediaRoots, context.limits, context.services, context.signal));
       const result = await toMedia(attachment, loaded, context.accountId, context.services, context.signal);
       if (!('image' in result)) media.push(result);
       else if (context.replyMode === 'markdown')
@@ -213,6 +217,30 @@ export async function prepareAttachments(
     }
   }
   return { inlineImages, media, notices: noticeLines(failures) };
+}
+
+/** A file the agent's run produced (WebSocket transport artifacts), already downloaded. */
+export interface RunArtifact {
+  readonly fileName: string;
+  readonly contentType: string | undefined;
+  readonly bytes: Buffer;
+}
+
+function artifactAttachment(artifact: RunArtifact): MediaAttachment {
+  return {
+    kind: 'auto',
+    source: { type: 'path', path: artifact.fileName },
+    name: artifact.fileName,
+    raw: '',
+  };
+}
+
+function artifactFile(artifact: RunArtifact): Loaded {
+  return {
+    bytes: artifact.bytes,
+    fileName: artifact.fileName,
+    contentType: artifact.contentType ?? contentTypeOf(artifact.fileName),
+  };
 }
 
 /** {@link prepareAttachments} for a complete reply text: tags taken out, images appended inline. */

@@ -13,7 +13,8 @@ import { buildAgentContent } from './agent-content.js';
 import { agentInstructions } from './agent-instructions.js';
 import { type AgentAnswer, askAgent } from './ask-agent.js';
 import { NOTICES, noticeFor } from './notices.js';
-import { prepareAttachments } from './reply-media.js';
+import { type RunArtifact, prepareAttachments } from './reply-media.js';
+import { toolLine } from './tool-status.js';
 import { CardPresenter, MessagePresenter, type ReplyPresenter } from './reply-presenter.js';
 import type { TurnDependencies } from './turn-deps.js';
 import type { TurnSignals } from './turn.js';
@@ -147,7 +148,14 @@ export async function streamReply(
     };
     const startedMs = performance.now();
     let isFirstText = true;
+    const artifacts: RunArtifact[] = [];
     const onEvent = (event: AgentEvent): void => {
+      if (event.type === 'artifact') {
+        artifacts.push(event);
+        return;
+      }
+      const line = toolLine(event, account);
+      if (line !== undefined) show(`\n\n${line}\n\n`);
       if (event.type !== 'text') return;
       if (isFirstText) deps.metrics.timeToFirstTokenSeconds.observe((performance.now() - startedMs) / 1000);
       isFirstText = false;
@@ -178,15 +186,20 @@ export async function streamReply(
         'agent turn failed; sending an error notice',
       );
     }
-    const attachments = await prepareAttachments(filter.attachments, filter.problems, {
-      accountId: account.id,
-      replyMode: textFormat(account).replyMode,
-      mediaRoots: account.mediaRoots,
-      limits: deps.media,
-      services: deps.replyMedia,
-      log,
-      signal,
-    });
+    const attachments = await prepareAttachments(
+      filter.attachments,
+      filter.problems,
+      {
+        accountId: account.id,
+        replyMode: textFormat(account).replyMode,
+        mediaRoots: account.mediaRoots,
+        limits: deps.media,
+        services: deps.replyMedia,
+        log,
+        signal,
+      },
+      artifacts,
+    );
     const hasContent =
       visible.trim() !== '' || attachments.inlineImages.length > 0 || attachments.media.length > 0;
     const outcomeNotice = answer.isStopped

@@ -32,14 +32,8 @@ export interface TurnSignals {
 /** How a turn ended: `aborted` leaves the entry in the inbox for the next start. */
 export type TurnOutcome = 'answered' | 'notice' | 'undeliverable' | 'aborted';
 
-/** The notice that replaces asking the agent, if any: forced, resumed after a cut stream, too old, or given up. */
-function noticeInsteadOfAsking(
-  record: InboxRecord,
-  deps: TurnDependencies,
-  log: Logger,
-  forcedNotice: string | undefined,
-): string | undefined {
-  if (forcedNotice !== undefined) return forcedNotice;
+/** The notice that replaces asking the agent, if any: resumed after a cut stream, too old, or given up. */
+function noticeInsteadOfAsking(record: InboxRecord, deps: TurnDependencies, log: Logger): string | undefined {
   // A previous run sent part of a streamed reply and stopped: the rest is lost with that run.
   if (record.chunks.length > 0) return NOTICES.interrupted;
   const ageMs = deps.now() - record.acceptedAtMs;
@@ -72,14 +66,12 @@ async function noticeMessages(
  * and not yet sent go first; then, if the reply is not complete, the agent is asked and its reply
  * streamed out message by message (or a notice is sent when the message is too old, keeps crashing
  * the turn, or was cut by a crash). Every message is recorded before it is sent and marked after.
- * `notice` forces a notice instead of asking the agent (queue full).
  */
 export async function runTurn(
   record: InboxRecord,
   deps: TurnDependencies,
   log: Logger,
   signals: TurnSignals,
-  notice?: string,
 ): Promise<TurnOutcome> {
   const signal = signals.shutdown;
   const account = deps.accounts.get(record.accountId);
@@ -95,7 +87,7 @@ export async function runTurn(
   pipeline.resume(record.chunks.filter((chunk) => chunk.sentAtMs === undefined));
   let kind: TurnOutcome = 'answered';
   if (!record.isReplyComplete) {
-    const replacement = noticeInsteadOfAsking(record, deps, log, notice);
+    const replacement = noticeInsteadOfAsking(record, deps, log);
     if (replacement === undefined) {
       const streamed = await streamReply(record, account, deps, log, signals, (messages, isComplete) =>
         pipeline.push(messages, isComplete),

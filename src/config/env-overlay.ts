@@ -12,6 +12,7 @@ export const ENV_KEYS = {
   GATEWAY_HOST: ['server', 'host'],
   GATEWAY_SEND_TOKEN: ['server', 'sendApiToken'],
   LOG_LEVEL: ['log', 'level'],
+  REDIS_URL: ['state', 'redisUrl'],
 } as const satisfies Record<string, readonly string[]>;
 
 const NUMERIC_ENV_KEYS = new Set<string>(['PORT']);

@@ -65,6 +65,7 @@ describe('loadConfig', () => {
         baseUrl: 'http://127.0.0.1:18789',
         token: undefined,
         agentId: 'main',
+        maxConcurrentTurns: 64,
         timeoutMs: 600_000,
         connectTimeoutMs: 10_000,
         transport: 'http',
@@ -73,7 +74,13 @@ describe('loadConfig', () => {
         deviceIdentityFile: undefined,
         requestAdminScope: true,
       });
-      expect(config.state).toEqual({ dir: resolve(cwd, 'state'), dedupeTtlMs: 600_000 });
+      expect(config.state).toEqual({
+        dir: resolve(cwd, 'state'),
+        dedupeTtlMs: 600_000,
+        leaseTtlMs: 30_000,
+        sweepIntervalMs: 5_000,
+        redisKeyPrefix: 'dtgw:',
+      });
       expect(config.log).toEqual({ level: 'info' });
       expect(config.accounts).toEqual([
         {

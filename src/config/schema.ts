@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Config keys whose values are secrets: masked by `check-config`, redacted from logs. */
-export const SECRET_KEYS = ['clientSecret', 'token', 'sendApiToken'] as const;
+export const SECRET_KEYS = ['clientSecret', 'token', 'sendApiToken', 'redisUrl'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const THINKING_LEVELS = ['off', 'minimal', 'low', 'medium', 'high'] as const;
@@ -348,6 +348,15 @@ export const ConfigFileSchema = z.strictObject({
         .regex(/^[A-Za-z0-9_.-]{1,64}$/)
         .default('main')
         .describe('OpenClaw agent answering.'),
+      maxConcurrentTurns: z
+        .number()
+        .int()
+        .min(1)
+        .max(10_000)
+        .default(64)
+        .describe(
+          'Agent turns running at once; more conversations wait for a slot (memory and OpenClaw load stay bounded).',
+        ),
       timeoutMs: positiveMs(600_000, 'Longest time one agent turn may take.'),
       connectTimeoutMs: positiveMs(10_000, 'TCP/TLS connect deadline towards OpenClaw.'),
       transport: z
@@ -386,6 +395,7 @@ export const ConfigFileSchema = z.strictObject({
     .default({
       baseUrl: 'http://127.0.0.1:18789',
       agentId: 'main',
+      maxConcurrentTurns: 64,
       timeoutMs: 600_000,
       connectTimeoutMs: 10_000,
       transport: 'http',
@@ -403,8 +413,38 @@ export const ConfigFileSchema = z.strictObject({
         .max(7 * 86_400_000)
         .default(600_000)
         .describe('How long an answered msgId stays remembered (at least 10 minutes).'),
+      leaseTtlMs: positiveMs(
+        30_000,
+        'A replica answering a conversation holds its lease this long between renewals; after a crash another replica takes over once it expired.',
+      ),
+      sweepIntervalMs: positiveMs(
+        5_000,
+        'How often unfinished conversations without a worker are looked for.',
+      ),
+      redisUrl: z
+        .string()
+        .refine(
+          (value) => /^rediss?:\/\/\S+$/i.test(value) && URL.canParse(value),
+          'must be a redis:// or rediss:// URL',
+        )
+        .optional()
+        .describe(
+          'Redis shared by several replicas (may carry a password: secret); when set, state lives there instead of state.dir.',
+        ),
+      redisKeyPrefix: z
+        .string()
+        .min(1)
+        .max(100)
+        .default('dtgw:')
+        .describe('Put before every Redis key, so several gateways can share one Redis.'),
     })
-    .default({ dir: './state', dedupeTtlMs: 600_000 }),
+    .default({
+      dir: './state',
+      dedupeTtlMs: 600_000,
+      leaseTtlMs: 30_000,
+      sweepIntervalMs: 5_000,
+      redisKeyPrefix: 'dtgw:',
+    }),
   delivery: z
     .strictObject({
       maxMessageAgeMs: positiveMs(

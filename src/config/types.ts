@@ -52,6 +52,7 @@ export interface OpenClawConfig {
   readonly baseUrl: string;
   readonly token: string | undefined;
   readonly agentId: string;
+  readonly maxConcurrentTurns: number;
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly transport: 'http' | 'ws';
@@ -84,7 +85,15 @@ export type MediaConfig = Readonly<ConfigFile['media']>;
 export interface GatewayConfig {
   readonly server: ServerConfig;
   readonly openclaw: OpenClawConfig;
-  readonly state: { readonly dir: string; readonly dedupeTtlMs: number };
+  readonly state: {
+    readonly dir: string;
+    readonly dedupeTtlMs: number;
+    readonly leaseTtlMs: number;
+    readonly sweepIntervalMs: number;
+    /** When set, state lives in this Redis (shared by replicas) instead of SQLite in `dir`. */
+    readonly redisUrl?: string | undefined;
+    readonly redisKeyPrefix: string;
+  };
   readonly delivery: DeliveryConfig;
   readonly media: MediaConfig;
   readonly log: { readonly level: LogLevel };

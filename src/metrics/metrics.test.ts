@@ -31,7 +31,7 @@ describe('createMetrics', () => {
     let queue = { queued: 2, running: 1 };
     metrics.observeDepths({
       inbox: () => (inbox instanceof Error ? Promise.reject(inbox) : Promise.resolve(inbox)),
-      queue: () => queue,
+      queue: () => Promise.resolve(queue),
       outbox: () => 5,
     });
     const scrape = async (): Promise<string> => metrics.registry.metrics();

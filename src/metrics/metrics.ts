@@ -4,8 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface DepthSources {
   /** Unfinished inbox entries (a store query). */
   readonly inbox: () => Promise<number>;
-  /** Inbox entries waiting behind another of their session, and those being worked on. */
-  readonly queue: () => { readonly queued: number; readonly running: number };
+  /** Inbox entries waiting (in every replica's view of the shared store), and turns running here. */
+  readonly queue: () => Promise<{ readonly queued: number; readonly running: number }>;
   /** Reply messages waiting for a per-conversation rate-limit slot. */
   readonly outbox: () => number;
 }
@@ -88,11 +88,15 @@ export function createMetrics(options: { readonly collectProcessMetrics: boolean
     help: 'Inbox entries in the dispatcher, by state: queued (behind another of their session) or running.',
     labelNames: ['state'],
     registers,
-    collect() {
+    async collect() {
       if (depths === undefined) return;
-      const { queued, running } = depths.queue();
-      this.set({ state: 'queued' }, queued);
-      this.set({ state: 'running' }, running);
+      try {
+        const { queued, running } = await depths.queue();
+        this.set({ state: 'queued' }, queued);
+        this.set({ state: 'running' }, running);
+      } catch {
+        // A store hiccup must not fail the whole scrape.
+      }
     },
   });
   new Gauge({

@@ -50,6 +50,9 @@ export const MIGRATIONS: readonly string[] = [
     generation INTEGER NOT NULL
   );
   `,
+  `
+  CREATE INDEX inbox_queue ON inbox(queue_key, id);
+  `,
 ];
 
 /** Brings the database schema up to date inside one transaction. */

@@ -69,6 +69,7 @@ export class SqliteStateStore implements StateStore {
   readonly #db: Database.Database;
   readonly #dedupeTtlMs: number;
   readonly #pending: PendingWrite[] = [];
+  readonly #leases = new Map<string, { owner: string; expiresAtMs: number }>();
   #isFlushScheduled = false;
   readonly #statements;
 
@@ -104,6 +105,12 @@ export class SqliteStateStore implements StateStore {
       ),
       inboxAll: db.prepare<[], InboxRow>('SELECT * FROM inbox ORDER BY id'),
       inboxCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM inbox'),
+      queueHead: db.prepare<[string], InboxRow>(
+        'SELECT * FROM inbox WHERE queue_key = ? ORDER BY id LIMIT 1',
+      ),
+      queueCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM inbox WHERE queue_key = ?'),
+      queueKeys: db.prepare<[], { queue_key: string }>('SELECT DISTINCT queue_key FROM inbox'),
+      chunksOf: db.prepare<[number], ChunkRow>('SELECT * FROM reply_chunks WHERE inbox_id = ? ORDER BY idx'),
       inboxGet: db.prepare<[number], InboxRow>('SELECT * FROM inbox WHERE id = ?'),
       inboxStart: db.prepare<[number]>('UPDATE inbox SET attempts = attempts + 1 WHERE id = ?'),
       inboxComplete: db.prepare<[number]>('UPDATE inbox SET reply_complete = 1 WHERE id = ?'),
@@ -192,39 +199,70 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  markStarted(id: number): Promise<number> {
+  nextEntry(queueKey: string): Promise<InboxRecord | undefined> {
     return settle(() => {
+      const row = this.#statements.queueHead.get(queueKey);
+      return row === undefined
+        ? undefined
+        : toRecord(row, this.#statements.chunksOf.all(row.id).map(toChunk));
+    });
+  }
+
+  queueLength(queueKey: string): Promise<number> {
+    return settle(() => this.#statements.queueCount.get(queueKey)?.n ?? 0);
+  }
+
+  pendingQueueKeys(): Promise<string[]> {
+    return settle(() => this.#statements.queueKeys.all().map((row) => row.queue_key));
+  }
+
+  // One process owns the database file, so leases only need to live in memory.
+  acquireLease(queueKey: string, owner: string, ttlMs: number): Promise<boolean> {
+    const nowMs = Date.now();
+    const lease = this.#leases.get(queueKey);
+    if (lease !== undefined && lease.owner !== owner && lease.expiresAtMs > nowMs)
+      return Promise.resolve(false);
+    this.#leases.set(queueKey, { owner, expiresAtMs: nowMs + ttlMs });
+    return Promise.resolve(true);
+  }
+
+  releaseLease(queueKey: string, owner: string): Promise<void> {
+    if (this.#leases.get(queueKey)?.owner === owner) this.#leases.delete(queueKey);
+    return Promise.resolve();
+  }
+
+  // Writes on the reply path go through the same group commit as intake writes: with many
+  // conversations in flight, one fsync covers all of a turn of the event loop (BENCHMARKS.md).
+
+  markStarted(id: number): Promise<number> {
+    return this.#batched(() => {
       this.#statements.inboxStart.run(id);
       return this.#statements.inboxGet.get(id)?.attempts ?? 0;
     });
   }
 
   planReply(id: number, messages: readonly OutgoingMessage[], isComplete: boolean): Promise<void> {
-    return settle(() => {
+    return this.#batched(() => {
       const s = this.#statements;
-      this.#db.transaction(() => {
-        let index = s.chunksNextIndex.get(id)?.next ?? 0;
-        for (const message of messages) s.chunkInsert.run(id, index++, JSON.stringify(message));
-        if (isComplete) s.inboxComplete.run(id);
-      })();
+      let index = s.chunksNextIndex.get(id)?.next ?? 0;
+      for (const message of messages) s.chunkInsert.run(id, index++, JSON.stringify(message));
+      if (isComplete) s.inboxComplete.run(id);
     });
   }
 
   markChunkSent(id: number, index: number, nowMs: number): Promise<void> {
-    return settle(() => {
+    return this.#batched(() => {
       this.#statements.chunkSent.run(nowMs, id, index);
     });
   }
 
   finish(id: number, nowMs: number): Promise<void> {
-    return settle(() => {
+    return this.#batched(() => {
       const s = this.#statements;
-      this.#db.transaction(() => {
-        const row = s.inboxGet.get(id);
-        if (row === undefined) return;
-        s.inboxDelete.run(id);
-        s.dedupeClaim.run(row.dedupe_key, nowMs + this.#dedupeTtlMs);
-      })();
+      const row = s.inboxGet.get(id);
+      if (row === undefined) return;
+      s.inboxDelete.run(id);
+      s.dedupeClaim.run(row.dedupe_key, nowMs + this.#dedupeTtlMs);
     });
   }
 
@@ -242,7 +280,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   markAnswered(sessionKey: string, nowMs: number): Promise<void> {
-    return settle(() => {
+    return this.#batched(() => {
       this.#statements.answeredPut.run(sessionKey, nowMs);
     });
   }
@@ -345,6 +383,14 @@ function settle<T>(operation: () => T): Promise<T> {
   } catch (error) {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+function toChunk(row: ChunkRow): StoredChunk {
+  return {
+    index: row.idx,
+    message: JSON.parse(row.message_json) as OutgoingMessage,
+    sentAtMs: row.sent_at_ms ?? undefined,
+  };
 }
 
 function toRecord(row: InboxRow, chunks: StoredChunk[]): InboxRecord {

@@ -62,7 +62,9 @@ export type AcceptResult =
  * driver (Redis) can implement the same contract as the embedded SQLite one.
  *
  * Dedupe keys are claimed atomically with the inbox insert; a key stays claimed while its entry
- * is unfinished and for the dedupe TTL after `finish`.
+ * is unfinished and for the dedupe TTL after `finish`. Entries are queued per queue key; a lease
+ * per queue key lets several gateway replicas share one store without answering a conversation
+ * twice or out of order.
  */
 export interface StateStore {
   /** Claims the entry's dedupe key and, when new, records the entry and refreshes its route. */
@@ -71,6 +73,20 @@ export interface StateStore {
   remember(dedupeKey: string, nowMs: number): Promise<'remembered' | 'duplicate'>;
   /** Every unfinished entry, in acceptance order. */
   unfinished(): Promise<InboxRecord[]>;
+  /** The oldest unfinished entry of a queue key: the next one to answer. */
+  nextEntry(queueKey: string): Promise<InboxRecord | undefined>;
+  /** Unfinished entries of a queue key. */
+  queueLength(queueKey: string): Promise<number>;
+  /** Queue keys with unfinished entries. */
+  pendingQueueKeys(): Promise<string[]>;
+  /**
+   * Takes or renews the lease on a queue key for `owner` for `ttlMs`: only the holder answers that
+   * key's entries, so one conversation is worked on by one replica at a time. False when another
+   * owner holds an unexpired lease.
+   */
+  acquireLease(queueKey: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `owner` still holds it. */
+  releaseLease(queueKey: string, owner: string): Promise<void>;
   /** Counts a turn start; returns the new attempt count. */
   markStarted(id: number): Promise<number>;
   /** Appends planned reply messages (after those already planned); `isComplete` when none follow. */

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
+import { ENV_KEYS } from '../../src/config/env-overlay.js';
 import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
 import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
 import { GATEWAY_START_COMMAND, GatewayProcess, REPO_ROOT } from '../helpers/gateway-process.js';
@@ -24,9 +25,16 @@ interface ComposeService {
   tmpfs?: string[];
   privileged?: boolean;
   cap_add?: string[];
+  image?: string;
+  profiles?: string[];
+  command?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  cap_drop?: string[];
+  security_opt?: string[];
 }
 
-const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
+// Compose resolves YAML merge keys (`<<: *anchor`), so the test does too.
+const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, ComposeService>;
   volumes: Record<string, unknown>;
 };
@@ -127,6 +135,72 @@ describe('docker-compose.yml', () => {
     expect(kind).toBe('CMD');
     const imageCheck = JSON.parse(instruction('HEALTHCHECK')[0]!.replace(/^.*?CMD /, '')) as string[];
     expect(command).toEqual(imageCheck);
+  });
+});
+
+describe('docker-compose.yml, profile replicas', () => {
+  const gateway = compose.services['gateway']!;
+  const redis = compose.services['redis']!;
+  const replicas = ['gateway-a', 'gateway-b'].map((name) => compose.services[name]!);
+
+  it('puts Redis and two replicas in the optional profile and leaves the single gateway outside it', () => {
+    expect(gateway.profiles).toBeUndefined();
+    for (const service of [redis, ...replicas]) expect(service.profiles).toEqual(['replicas']);
+    // The README and the file header start the profile by naming its services, without `gateway`.
+    expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toContain(
+      'docker compose --profile replicas up -d redis gateway-a gateway-b',
+    );
+    expect(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).toContain(
+      'docker compose --profile replicas up -d redis gateway-a gateway-b',
+    );
+  });
+
+  it('runs a healthy, persistent Redis that the replicas wait for and share through REDIS_URL', () => {
+    expect(redis.image).toMatch(/^redis:\d/);
+    expect(redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', 'always']));
+    expect(redis.volumes).toEqual(['redis-data:/data']);
+    expect(redis.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    expect(Object.keys(compose.volumes)).toContain('redis-data');
+    expect(ENV_KEYS.REDIS_URL).toEqual(['state', 'redisUrl']);
+    for (const replica of replicas) {
+      expect(replica.environment['REDIS_URL']).toBe('redis://redis:6379');
+      expect(replica.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
+    }
+  });
+
+  it('gives both replicas the same app credentials and settings as the single gateway', () => {
+    for (const replica of replicas) {
+      expect(replica.environment).toEqual({
+        ...gateway.environment,
+        REDIS_URL: 'redis://redis:6379',
+        PORT: '8080',
+      });
+      expect(replica.build).toBe(gateway.build);
+      expect(replica.image).toBe(gateway.image);
+      expect(replica.healthcheck).toEqual(gateway.healthcheck);
+    }
+  });
+
+  it('gives each replica its own port and state volume, read-only and unprivileged like the gateway', () => {
+    expect(replicas.map((replica) => replica.ports)).toEqual([
+      ['127.0.0.1:${GATEWAY_A_PORT:-8081}:8080'],
+      ['127.0.0.1:${GATEWAY_B_PORT:-8082}:8080'],
+    ]);
+    expect(replicas.map((replica) => replica.volumes)).toEqual([
+      ['gateway-a-state:/app/state'],
+      ['gateway-b-state:/app/state'],
+    ]);
+    expect(Object.keys(compose.volumes)).toEqual(
+      expect.arrayContaining(['gateway-a-state', 'gateway-b-state']),
+    );
+    for (const replica of replicas) {
+      expect(replica.read_only).toBe(true);
+      expect(replica.tmpfs).toEqual(['/tmp']);
+      expect(replica.cap_drop).toEqual(['ALL']);
+      expect(replica.security_opt).toEqual(gateway.security_opt);
+      expect(replica.user).toBeUndefined();
+      expect(replica.cap_add).toBeUndefined();
+    }
   });
 });
 

@@ -1,40 +1,22 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { cardFaults } from '../fakes/fake-dingtalk-card-records.js';
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
-
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
+import type { GatewayProcess } from '../helpers/gateway-process.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
 
 const FAST_CARD = { firstUpdateAfterMs: 200, intervalGrowth: 2 };
 
-async function startGateway(dingtalkOverride: Record<string, unknown> = {}): Promise<GatewayProcess> {
-  gateway = await GatewayProcess.start({
-    config: testConfig(dingtalk, openclaw, {
-      channels: { dingtalk: { replyMode: 'card', card: FAST_CARD, ...dingtalkOverride } },
-    }),
-  });
-  await dingtalk.waitForConnections(1);
-  return gateway;
+const harness = useGatewayHarness({
+  config: { channels: { dingtalk: { replyMode: 'card', card: FAST_CARD } } },
+});
+
+/** Starts the gateway in card mode with `dingtalkOverride` merged into `channels.dingtalk`. */
+function startGateway(dingtalkOverride: Record<string, unknown> = {}): Promise<GatewayProcess> {
+  return harness.start({ channels: { dingtalk: dingtalkOverride } });
 }
 
 function markdownTexts(): string[] {
+  const { dingtalk } = harness;
   return dingtalk.webhookPosts.map((post) => (post.body as { markdown: { text: string } }).markdown.text);
 }
 
@@ -46,7 +28,8 @@ function slowReply(seconds: number): { chunks: string[]; chunkDelayMs: number; t
 
 describe('streaming AI card', () => {
   it('creates the card at once, streams within the call budget and finishes with the whole reply', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const gateway = await startGateway();
     const reply = slowReply(3);
     openclaw.enqueueReplies({ kind: 'stream', chunks: reply.chunks, chunkDelayMs: reply.chunkDelayMs });
     dingtalk.pushBotMessage(dingtalk.dmText('stream it', { senderStaffId: 'card-user' }));
@@ -61,10 +44,11 @@ describe('streaming AI card', () => {
     // Every streamed content was a prefix of the final text (full text each time, never a rewrite).
     for (const content of card.contentHistory) expect(reply.text.startsWith(content.trim())).toBe(true);
     expect(dingtalk.webhookPosts).toHaveLength(0);
-    expect(await gateway!.metric('dingtalk_api_calls_total', { endpoint: 'card/createAndDeliver' })).toBe(1);
+    expect(await gateway.metric('dingtalk_api_calls_total', { endpoint: 'card/createAndDeliver' })).toBe(1);
   });
 
   it('keeps a long reply within 6 card calls (the budget of a 60-second reply, on a faster clock)', async () => {
+    const { dingtalk, openclaw } = harness;
     await startGateway({ card: { firstUpdateAfterMs: 100, intervalGrowth: 2.5 } });
     const reply = slowReply(4);
     openclaw.enqueueReplies({ kind: 'stream', chunks: reply.chunks, chunkDelayMs: reply.chunkDelayMs });
@@ -76,6 +60,7 @@ describe('streaming AI card', () => {
   });
 
   it('falls back to markdown when the card cannot be created (QpsLimit), then cools down', async () => {
+    const { dingtalk } = harness;
     const gw = await startGateway();
     dingtalk.cards.script((request) => (request.kind === 'create' ? cardFaults.qpsLimit() : undefined));
     dingtalk.pushBotMessage(dingtalk.dmText('first', { senderStaffId: 'u1' }));
@@ -89,6 +74,7 @@ describe('streaming AI card', () => {
   });
 
   it('sends the rest as markdown when streaming fails midway: nothing lost, nothing shown twice', async () => {
+    const { dingtalk, openclaw } = harness;
     await startGateway();
     dingtalk.cards.script((request) =>
       request.kind === 'streaming' && request.kindNumber >= 2 ? cardFaults.permission() : undefined,
@@ -105,6 +91,7 @@ describe('streaming AI card', () => {
   });
 
   it('marks the card failed when the agent fails', async () => {
+    const { dingtalk, openclaw } = harness;
     await startGateway({});
     openclaw.enqueueReplies({ kind: 'json', status: 401, body: { error: { message: 'Unauthorized' } } });
     dingtalk.pushBotMessage(dingtalk.dmText('fail', { senderStaffId: 'u3' }));
@@ -115,6 +102,7 @@ describe('streaming AI card', () => {
 
 describe('working indicator', () => {
   it('puts a reaction on the message while the agent works and takes it back after', async () => {
+    const { dingtalk, openclaw } = harness;
     await startGateway({
       replyMode: 'markdown',
       indicator: { reaction: true, reactionName: '🤔思考中', noticeAfterMs: 0 },
@@ -131,6 +119,7 @@ describe('working indicator', () => {
   });
 
   it('sends a short "working on it" message when the answer is slow to start', async () => {
+    const { dingtalk, openclaw } = harness;
     await startGateway({
       replyMode: 'markdown',
       indicator: { reaction: false, reactionName: 'x', noticeAfterMs: 300 },

@@ -1,20 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 
 import { NOTICES } from '../../src/bridge/notices.js';
 import { dmConversationId, groupConversationId } from '../fakes/bot-message-factory.js';
 import type { BotMessageData } from '../fakes/bot-message-factory.js';
-import {
-  FakeDingTalk,
-  type FakeConnection,
-  type PushedFrame,
-  type ScriptedResponse,
-} from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw, splitInThree, type FakeOpenClawReply } from '../fakes/fake-openclaw.js';
+import type { FakeConnection, FakeDingTalk, PushedFrame, ScriptedResponse } from '../fakes/fake-dingtalk.js';
+import { splitInThree, type FakeOpenClaw, type FakeOpenClawReply } from '../fakes/fake-openclaw.js';
 import { answersByConversation, deliveredAnswers, replyText } from '../helpers/answers.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
 
 /**
  * Chaos run: a few hundred messages over many conversations while the Stream socket is dropped,
@@ -422,33 +417,25 @@ class ChaosRun {
   }
 }
 
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-let run: ChaosRun | undefined;
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start({
+const harness = useGatewayHarness({
+  dingtalk: () => ({
     redeliverAfterMs: REDELIVER_AFTER_MS,
     maxRedeliveries: MAX_REDELIVERIES,
     random: prng(SEED ^ 0x5bd1e995),
-  });
-  openclaw = await FakeOpenClaw.start();
+  }),
 });
+let run: ChaosRun | undefined;
 
-afterEach(async () => {
+// Registered after the harness, so it runs before the harness kills the gateway and closes the fakes.
+afterEach(() => {
   run?.stop();
   run = undefined;
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
 });
 
 /** Waits for every planned answer; on timeout, names the missing ones and the gateway's complaints. */
 async function waitForAllAnswers(chaos: ChaosRun, gw: GatewayProcess): Promise<void> {
   try {
-    await dingtalk.waitFor(
+    await harness.dingtalk.waitFor(
       () => (chaos.missingAnswers().length === 0 ? true : undefined),
       ANSWERS_TIMEOUT_MS,
       () => `an answer to every message; missing (seed ${SEED}): ${chaos.missingAnswers().join(', ')}`,
@@ -471,6 +458,7 @@ async function waitForAllAnswers(chaos: ChaosRun, gw: GatewayProcess): Promise<v
  */
 function wrongAskCounts(chaos: ChaosRun): string[] {
   const attempts: Record<Kind, number> = { normal: 1, flaky: 2, hard: TURN_ATTEMPTS, midstream: 1 };
+  const { openclaw } = harness;
   return chaos.messages.flatMap((m) => {
     const asked = openclaw.requests.filter((request) => TOKEN.exec(request.lastUserText)?.[0] === m.text);
     if (asked.length === attempts[m.kind]) return [];
@@ -490,6 +478,7 @@ function incompleteAsks(chaos: ChaosRun): string[] {
 
 /** Pushed frames that were never ACKed although their connection is still open. */
 function unackedOnLiveConnections(): string[] {
+  const { dingtalk } = harness;
   const acked = new Set(dingtalk.acks.map((ack) => ack.messageId));
   const closed = new Set(dingtalk.connections.filter((c) => c.closedAtMs !== undefined).map((c) => c.id));
   return dingtalk.pushes
@@ -498,14 +487,12 @@ function unackedOnLiveConnections(): string[] {
 }
 
 it('answers every message exactly once, in order, through socket, webhook and agent faults', async () => {
+  const { dingtalk, openclaw } = harness;
   const startedMs = Date.now();
-  gateway = await GatewayProcess.start({
-    config: testConfig(dingtalk, openclaw, {
-      log: { level: 'info' },
-      delivery: { turnAttempts: TURN_ATTEMPTS },
-    }),
+  const gateway = await harness.start({
+    log: { level: 'info' },
+    delivery: { turnAttempts: TURN_ATTEMPTS },
   });
-  await dingtalk.waitForConnections(1);
   const chaos = new ChaosRun(dingtalk, openclaw);
   run = chaos;
 

@@ -1,31 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
 
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
-
-async function startGateway(override: Record<string, unknown> = {}): Promise<GatewayProcess> {
-  gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw, override) });
-  await dingtalk.waitForConnections(1);
-  return gateway;
-}
+const harness = useGatewayHarness();
 
 function markdownOf(body: unknown): { title: string; text: string } {
   return (body as { markdown: { title: string; text: string } }).markdown;
@@ -33,7 +10,8 @@ function markdownOf(body: unknown): { title: string; text: string } {
 
 describe('a DM', () => {
   it('is acked at once, asked of OpenClaw with the session headers, and answered through the webhook', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     openclaw.enqueueReplies({
       kind: 'stream',
       chunks: ['# Hello', ' 张三\n\nHow can I ', 'help?'],
@@ -70,7 +48,8 @@ describe('a DM', () => {
   });
 
   it('uses the text msgtype in text reply mode and prefixes only the first reply of a session', async () => {
-    await startGateway({ channels: { dingtalk: { replyMode: 'text', responsePrefix: '[bot]' } } });
+    const { dingtalk } = harness;
+    await harness.start({ channels: { dingtalk: { replyMode: 'text', responsePrefix: '[bot]' } } });
     dingtalk.pushBotMessage(dingtalk.dmText('one', { senderStaffId: 'u1' }));
     await dingtalk.waitForWebhookPosts(1);
     dingtalk.pushBotMessage(dingtalk.dmText('two', { senderStaffId: 'u1' }));
@@ -86,7 +65,8 @@ describe('a DM', () => {
   });
 
   it('wraps markdown tables in a code block with tableMode code, and leaves them with tableMode off', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     const table = '| name | qty |\n| --- | --: |\n| 苹果 | 3 |\n| pear | 12 |';
     openclaw.setHandler(() => ({ kind: 'stream', chunks: [`Stock:\n\n${table}`] }));
     dingtalk.pushBotMessage(dingtalk.dmText('stock?'));
@@ -100,7 +80,8 @@ describe('a DM', () => {
 
 describe('a group', () => {
   it('answers a mention with the speaker named, in the group session', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     const message = dingtalk.groupText('天气如何？', {
       senderStaffId: 'staff42',
       senderNick: '李四',
@@ -116,14 +97,16 @@ describe('a group', () => {
   });
 
   it('isolates sessions per user with isolateContextPerUserInGroup', async () => {
-    await startGateway({ channels: { dingtalk: { isolateContextPerUserInGroup: true } } });
+    const { dingtalk, openclaw } = harness;
+    await harness.start({ channels: { dingtalk: { isolateContextPerUserInGroup: true } } });
     dingtalk.pushBotMessage(dingtalk.groupText('hi', { senderStaffId: 'UserA', conversationId: 'cidG==' }));
     const [request] = await openclaw.waitForRequests(1);
     expect(request!.sessionKey).toBe('dingtalk:default:group:cidG==:user:UserA');
   });
 
   it('gates on mention, prefix, bypass list and allowlist, acking every message', async () => {
-    const gw = await startGateway({
+    const { dingtalk, openclaw } = harness;
+    const gw = await harness.start({
       channels: {
         dingtalk: {
           requirePrefix: '!ask',
@@ -157,7 +140,8 @@ describe('a group', () => {
 
 describe('ordering', () => {
   it('answers the messages of one conversation one at a time, in order, and others concurrently', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     openclaw.setHandler((request) => ({
       kind: 'stream',
       chunks: [`re: ${request.lastUserText}`],

@@ -1,54 +1,28 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
 
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
-
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let stateDir: string;
-const gateways: GatewayProcess[] = [];
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-  stateDir = mkdtempSync(join(tmpdir(), 'gateway-state-'));
+/** Every `harness.start` is a fresh process (a restart) on the test's shared state folder. */
+const harness = useGatewayHarness({
+  tempDirs: { stateDir: 'gateway-state-' },
+  config: ({ stateDir }) => ({ state: { dir: stateDir } }),
+  waitForConnection: false,
 });
-
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((gateway) => gateway.kill()));
-  await dingtalk.close();
-  await openclaw.close();
-  rmSync(stateDir, { recursive: true, force: true });
-});
-
-/** Starts a gateway on the shared state folder; each call is a fresh process (a restart). */
-async function startGateway(override: Record<string, unknown> = {}): Promise<GatewayProcess> {
-  const gateway = await GatewayProcess.start({
-    config: testConfig(dingtalk, openclaw, { state: { dir: stateDir }, ...override }),
-  });
-  gateways.push(gateway);
-  return gateway;
-}
 
 function markdownText(body: unknown): string {
   return (body as { markdown: { text: string } }).markdown.text;
 }
 
 function delivered(): string[] {
-  return dingtalk.webhookPosts
+  return harness.dingtalk.webhookPosts
     .filter((post) => (post.response.body as { errcode?: number } | undefined)?.errcode === 0)
     .map((post) => markdownText(post.body));
 }
 
 describe('kill -9 and restart on the same state folder', () => {
   it('re-asks an interrupted turn and answers exactly once; a redelivery after the restart is deduped', async () => {
-    const first = await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const first = await harness.start();
     await dingtalk.waitForConnections(1);
     openclaw.enqueueReplies({ kind: 'stream', chunks: ['never ', 'finished ', 'answer'], chunkDelayMs: 400 });
     const message = dingtalk.dmText('survive a crash', { senderStaffId: 'crash-user' });
@@ -58,13 +32,15 @@ describe('kill -9 and restart on the same state folder', () => {
     await first.stop('SIGKILL');
     expect(dingtalk.webhookPosts).toHaveLength(0);
 
-    const second = await startGateway();
+    const second = await harness.start();
     const [, retry] = await openclaw.waitForRequests(2);
     expect(retry!.sessionKey).toBe('dingtalk:default:dm:crash-user');
     expect(retry!.lastUserText).toBe('survive a crash');
     await dingtalk.waitForWebhookPosts(1);
     expect(delivered()).toEqual(['echo: survive a crash']);
-    await second.waitForLog((line) => line.msg === 'resuming unfinished messages' && line['entries'] === 1);
+    await second.waitForLog(
+      (line) => line.msg === 'resuming unfinished messages' && line['conversations'] === 1,
+    );
 
     await dingtalk.waitForConnections(2);
     const redelivery = dingtalk.pushBotMessage(message);
@@ -77,7 +53,8 @@ describe('kill -9 and restart on the same state folder', () => {
   });
 
   it('sends only the reply messages the user does not have yet', async () => {
-    const first = await startGateway({ channels: { dingtalk: { maxChars: 60 } } });
+    const { dingtalk, openclaw } = harness;
+    const first = await harness.start({ channels: { dingtalk: { maxChars: 60 } } });
     await dingtalk.waitForConnections(1);
     const paragraphs = Array.from(
       { length: 5 },
@@ -101,14 +78,15 @@ describe('kill -9 and restart on the same state folder', () => {
     release();
     dingtalk.scriptWebhook(undefined);
 
-    await startGateway({ channels: { dingtalk: { maxChars: 60 } } });
+    await harness.start({ channels: { dingtalk: { maxChars: 60 } } });
     await expect.poll(() => delivered().length, { timeout: 5_000 }).toBe(5);
     expect(delivered()).toEqual(paragraphs);
     expect(openclaw.requests).toHaveLength(1);
   });
 
   it('apologises instead of answering a message that became too old while the gateway was down', async () => {
-    const first = await startGateway({ delivery: { maxMessageAgeMs: 1_000 } });
+    const { dingtalk, openclaw } = harness;
+    const first = await harness.start({ delivery: { maxMessageAgeMs: 1_000 } });
     await dingtalk.waitForConnections(1);
     openclaw.enqueueReplies({ kind: 'hang' });
     dingtalk.pushBotMessage(dingtalk.dmText('anyone there?'));
@@ -116,7 +94,7 @@ describe('kill -9 and restart on the same state folder', () => {
     await first.stop('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 1_200));
 
-    await startGateway({ delivery: { maxMessageAgeMs: 1_000 } });
+    await harness.start({ delivery: { maxMessageAgeMs: 1_000 } });
     await dingtalk.waitForWebhookPosts(1);
     expect(delivered()).toHaveLength(1);
     expect(delivered()[0]).toContain('could not be answered in time');
@@ -124,7 +102,8 @@ describe('kill -9 and restart on the same state folder', () => {
   });
 
   it('resumes several conversations in order after a crash', async () => {
-    const first = await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const first = await harness.start();
     await dingtalk.waitForConnections(1);
     openclaw.setHandler(() => ({ kind: 'hang' }));
     for (const user of ['u1', 'u2']) {
@@ -137,7 +116,7 @@ describe('kill -9 and restart on the same state folder', () => {
     await first.stop('SIGKILL');
     openclaw.setHandler((request) => ({ kind: 'stream', chunks: [`echo: ${request.lastUserText}`] }));
 
-    await startGateway();
+    await harness.start();
     await dingtalk.waitForWebhookPosts(6);
     const byUser = (user: string): string[] => delivered().filter((text) => text.includes(`${user}-`));
     expect(byUser('u1')).toEqual(['echo: u1-1', 'echo: u1-2', 'echo: u1-3']);

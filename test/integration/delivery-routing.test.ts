@@ -1,34 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
-
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
 
 const BATCH_SEND = '/v1.0/robot/oToMessages/batchSend';
 const GROUP_SEND = '/v1.0/robot/groupMessages/send';
 
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
-
-async function startGateway(override: Record<string, unknown> = {}): Promise<GatewayProcess> {
-  gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw, override) });
-  await dingtalk.waitForConnections(1);
-  return gateway;
-}
+const harness = useGatewayHarness();
 
 function msgParam(body: unknown): Record<string, string> {
   return JSON.parse((body as { msgParam: string }).msgParam) as Record<string, string>;
@@ -40,7 +17,8 @@ function sessionIdOf(webhook: string): string {
 
 describe('reply routing', () => {
   it('uses the proactive API for a DM whose webhook is about to expire', async () => {
-    const gw = await startGateway();
+    const { dingtalk } = harness;
+    const gw = await harness.start();
     dingtalk.pushBotMessage(
       dingtalk.dmText('late reply', {
         senderStaffId: 'staff-1',
@@ -65,7 +43,8 @@ describe('reply routing', () => {
   });
 
   it('falls back to groupMessages/send when a group webhook answers errcode 300001', async () => {
-    await startGateway();
+    const { dingtalk } = harness;
+    await harness.start();
     const message = dingtalk.groupText('expired group', { conversationId: 'cidGroupX==' });
     dingtalk.expireSession(sessionIdOf(message.sessionWebhook));
     dingtalk.pushBotMessage(message);
@@ -78,7 +57,8 @@ describe('reply routing', () => {
   });
 
   it('falls back for a DM on errcode 300001, and a newer message brings a working webhook back', async () => {
-    await startGateway({ channels: { dingtalk: { replyMode: 'text' } } });
+    const { dingtalk } = harness;
+    await harness.start({ channels: { dingtalk: { replyMode: 'text' } } });
     const first = dingtalk.dmText('one', { senderStaffId: 'staff-2' });
     dingtalk.expireSession(sessionIdOf(first.sessionWebhook));
     dingtalk.pushBotMessage(first);
@@ -93,7 +73,8 @@ describe('reply routing', () => {
   });
 
   it('refreshes the access token once when DingTalk says it is invalid', async () => {
-    await startGateway();
+    const { dingtalk } = harness;
+    await harness.start();
     const expiring = { senderStaffId: 'staff-3', sessionWebhookExpiredTime: Date.now() + 1_000 };
     dingtalk.pushBotMessage(dingtalk.dmText('first', expiring));
     await dingtalk.waitForApiRequests(BATCH_SEND, 1);
@@ -106,7 +87,8 @@ describe('reply routing', () => {
   });
 
   it('does not retry a permission error, and logs and counts it with its DingTalk code', async () => {
-    const gw = await startGateway();
+    const { dingtalk } = harness;
+    const gw = await harness.start();
     dingtalk.scriptApi(GROUP_SEND, () => ({
       status: 403,
       body: {
@@ -129,7 +111,8 @@ describe('reply routing', () => {
 
 describe('rate limit and queue bound', () => {
   it('holds replies over the per-conversation rate limit and coalesces them instead of dropping any', async () => {
-    await startGateway({
+    const { dingtalk, openclaw } = harness;
+    await harness.start({
       delivery: { rateLimitMessages: 2, rateLimitWindowMs: 1_500 },
       channels: { dingtalk: { isolateContextPerUserInGroup: true } },
     });
@@ -163,7 +146,8 @@ describe('rate limit and queue bound', () => {
   });
 
   it('answers at once with a busy notice when a conversation queue is full', async () => {
-    await startGateway({ delivery: { maxQueuePerConversation: 2 } });
+    const { dingtalk, openclaw } = harness;
+    await harness.start({ delivery: { maxQueuePerConversation: 2 } });
     openclaw.setHandler((request) => ({
       kind: 'stream',
       chunks: [`echo: ${request.lastUserText}`],

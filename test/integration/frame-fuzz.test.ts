@@ -1,8 +1,7 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { FakeDingTalk, type FakeConnection } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
+import type { FakeConnection } from '../fakes/fake-dingtalk.js';
 import { FUZZ_SEED } from '../helpers/fast-check.js';
 import {
   decodedText,
@@ -12,32 +11,18 @@ import {
   isDisconnectFrame,
   materializeFrame,
 } from '../helpers/frame-fuzz.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
 
 const FRAME_COUNT = 400;
 
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
+const harness = useGatewayHarness();
 
 /** Pushes {@link FRAME_COUNT} generated frames (never a SYSTEM disconnect); returns the ids to be acked. */
 function pushFuzzFrames(
   connection: FakeConnection,
   template: Record<string, unknown>,
 ): { expected: string[]; recipes: Map<string, string> } {
+  const { dingtalk } = harness;
   const frames = fc.sample(fuzzFrameArbitrary(template), { seed: FUZZ_SEED, numRuns: FRAME_COUNT });
   const expected: string[] = [];
   const recipes = new Map<string, string>();
@@ -57,15 +42,14 @@ function pushFuzzFrames(
 }
 
 function missingAcks(expected: readonly string[]): string[] {
-  const acked = new Set(dingtalk.acks.map((ack) => ack.messageId));
+  const acked = new Set(harness.dingtalk.acks.map((ack) => ack.messageId));
   return expected.filter((id) => !acked.has(id));
 }
 
 describe('hostile Stream frames through the real daemon', () => {
   it(`survives ${FRAME_COUNT} mutated frames on one connection, acks every one with an id, and still answers`, async () => {
-    const gw = await GatewayProcess.start({
-      config: testConfig(dingtalk, openclaw, { log: { level: 'info' } }),
-    });
+    const { dingtalk } = harness;
+    const gw = await harness.start({ log: { level: 'info' } });
     let hasExited = false;
     void gw.exited.then(() => (hasExited = true));
     const [connection] = await dingtalk.waitForConnections(1);

@@ -1,33 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
 
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
-
-async function startGateway(override: Record<string, unknown> = {}): Promise<GatewayProcess> {
-  gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw, override) });
-  await dingtalk.waitForConnections(1);
-  return gateway;
-}
+const harness = useGatewayHarness();
 
 function texts(): string[] {
+  const { dingtalk } = harness;
   return dingtalk.webhookPosts.map((post) => (post.body as { markdown: { text: string } }).markdown.text);
 }
 
@@ -38,7 +16,8 @@ const PARAGRAPHS = Array.from(
 
 describe('progressive replies', () => {
   it('sends complete messages while the agent is still writing, in order, nothing lost or repeated', async () => {
-    await startGateway({ channels: { dingtalk: { maxChars: 120 } } });
+    const { dingtalk, openclaw } = harness;
+    const gateway = await harness.start({ channels: { dingtalk: { maxChars: 120 } } });
     const chunkDelayMs = 150;
     const chunks = PARAGRAPHS.map((paragraph, index) => (index === 0 ? paragraph : `\n\n${paragraph}`));
     openclaw.enqueueReplies({ kind: 'stream', chunks, chunkDelayMs });
@@ -47,7 +26,7 @@ describe('progressive replies', () => {
     const [first] = await dingtalk.waitForWebhookPosts(1);
     // The stream takes chunks × delay; the first message left well before it ended.
     expect(first!.atMs).toBeLessThan(request!.receivedAtMs + chunks.length * chunkDelayMs - 2 * chunkDelayMs);
-    await gateway!.waitForLog((line) => line.msg === 'reply delivered');
+    await gateway.waitForLog((line) => line.msg === 'reply delivered');
     expect(texts().join('\n\n')).toBe(PARAGRAPHS.join('\n\n'));
     for (const text of texts()) expect(text.length).toBeLessThanOrEqual(120);
   });
@@ -55,7 +34,8 @@ describe('progressive replies', () => {
 
 describe('chat commands', () => {
   it('/new starts a fresh OpenClaw session for the conversation', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     dingtalk.pushBotMessage(dingtalk.dmText('remember me', { senderStaffId: 'cmd-user' }));
     await dingtalk.waitForWebhookPosts(1);
     dingtalk.pushBotMessage(dingtalk.dmText('/new', { senderStaffId: 'cmd-user' }));
@@ -70,7 +50,8 @@ describe('chat commands', () => {
   });
 
   it('/stop aborts the running turn, keeps what was said, and the next message is answered', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     openclaw.enqueueReplies({
       kind: 'stream',
       chunks: ['First words', ' then', ' more', ' and more'],
@@ -91,7 +72,8 @@ describe('chat commands', () => {
   });
 
   it('/stop with nothing running says so', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     dingtalk.pushBotMessage(dingtalk.dmText('/stop'));
     await dingtalk.waitForWebhookPosts(1);
     expect(texts()[0]).toContain('Nothing to stop');
@@ -99,7 +81,8 @@ describe('chat commands', () => {
   });
 
   it('/status and /help answer without asking the agent', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     dingtalk.pushBotMessage(dingtalk.groupText('/status', { conversationId: 'cidStatus==' }));
     await dingtalk.waitForWebhookPosts(1);
     dingtalk.pushBotMessage(dingtalk.groupText('/HELP please', { conversationId: 'cidStatus==' }));
@@ -111,7 +94,8 @@ describe('chat commands', () => {
   });
 
   it('obeys access control and can be switched off', async () => {
-    await startGateway({ channels: { dingtalk: { allowFrom: ['boss'], commands: { enabled: false } } } });
+    const { dingtalk, openclaw } = harness;
+    await harness.start({ channels: { dingtalk: { allowFrom: ['boss'], commands: { enabled: false } } } });
     dingtalk.pushBotMessage(dingtalk.dmText('/status', { senderStaffId: 'intruder' }));
     dingtalk.pushBotMessage(dingtalk.dmText('/status', { senderStaffId: 'boss' }));
     const [request] = await openclaw.waitForRequests(1);

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import {
   audioMessage,
@@ -8,33 +8,11 @@ import {
   repliedMessage,
   richText,
 } from '../fakes/bot-message-factory.js';
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw, type RecordedChatRequest } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
+import type { RecordedChatRequest } from '../fakes/fake-openclaw.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
 import { pdfDocument, pngImage } from '../helpers/media-fixtures.js';
-import { testConfig } from '../helpers/test-config.js';
 
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
-
-async function startGateway(override: Record<string, unknown> = {}): Promise<GatewayProcess> {
-  gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw, override) });
-  await dingtalk.waitForConnections(1);
-  return gateway;
-}
+const harness = useGatewayHarness();
 
 type Part = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 
@@ -51,7 +29,8 @@ function dataUri(bytes: Buffer): string {
 
 describe('media from the user', () => {
   it('hands a picture to the agent as an image part', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     const image = pngImage(4, 4, 0x10);
     dingtalk.registerDownload('pic-1', image, 'image/png');
     dingtalk.pushBotMessage(picture('pic-1', {}, dingtalk.botMessageContext));
@@ -61,7 +40,8 @@ describe('media from the user', () => {
   });
 
   it('keeps the order of text and pictures in a richText message', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     const first = pngImage(4, 4, 0x20);
     const second = pngImage(6, 6, 0x40);
     dingtalk.registerDownload('rt-a', first, 'image/png');
@@ -88,14 +68,16 @@ describe('media from the user', () => {
   });
 
   it('gives the agent the transcript of a voice message', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     dingtalk.pushBotMessage(audioMessage('钉钉，让进步发生', 'voice-1', {}, dingtalk.botMessageContext));
     const [request] = await openclaw.waitForRequests(1);
     expect(request!.lastUserText).toBe('[voice message] 钉钉，让进步发生');
   });
 
   it('inlines a small text file and describes a binary one', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     dingtalk.registerDownload('txt-1', 'name,qty\napple,3\n', 'text/csv');
     dingtalk.registerDownload('pdf-1', pdfDocument(), 'application/pdf');
     dingtalk.pushBotMessage(
@@ -113,7 +95,8 @@ describe('media from the user', () => {
   });
 
   it('passes the quoted message on as context, quoted pictures included', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     dingtalk.pushBotMessage(
       quotedText(
         'what about this?',
@@ -142,7 +125,8 @@ describe('media from the user', () => {
   });
 
   it('tells both the agent and the user when a picture is over the size limit', async () => {
-    await startGateway({ media: { maxInboundFileBytes: 1_000 } });
+    const { dingtalk, openclaw } = harness;
+    await harness.start({ media: { maxInboundFileBytes: 1_000 } });
     dingtalk.registerDownload('huge', Buffer.concat([pngImage(), Buffer.alloc(2_000)]), 'image/png');
     dingtalk.pushBotMessage(
       richText(['check', { type: 'picture', downloadCode: 'huge' }], {}, dingtalk.botMessageContext),

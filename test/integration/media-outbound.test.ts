@@ -1,46 +1,17 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
 import { mp3Audio, mp3DurationMs, mp4Video, pdfDocument, pngImage } from '../helpers/media-fixtures.js';
-import { testConfig } from '../helpers/test-config.js';
-
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-let root: string;
-let outside: string;
 
 const BATCH_SEND = '/v1.0/robot/oToMessages/batchSend';
 
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-  root = mkdtempSync(join(tmpdir(), 'gateway-media-'));
-  outside = mkdtempSync(join(tmpdir(), 'gateway-outside-'));
+const harness = useGatewayHarness({
+  tempDirs: { root: 'gateway-media-', outside: 'gateway-outside-' },
+  config: ({ root }) => ({ channels: { dingtalk: { mediaRoots: [root] } } }),
 });
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-  rmSync(root, { recursive: true, force: true });
-  rmSync(outside, { recursive: true, force: true });
-});
-
-async function startGateway(override: Record<string, unknown> = {}): Promise<GatewayProcess> {
-  gateway = await GatewayProcess.start({
-    config: testConfig(dingtalk, openclaw, { channels: { dingtalk: { mediaRoots: [root] } }, ...override }),
-  });
-  await dingtalk.waitForConnections(1);
-  return gateway;
-}
 
 function markdownText(body: unknown): string {
   return (body as { markdown: { text: string } }).markdown.text;
@@ -52,7 +23,9 @@ function msgParam(body: unknown): Record<string, string> {
 
 describe('attachments from the agent', () => {
   it('uploads an image named by a tag split across stream chunks and shows it inline', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const { root } = harness.dirs;
+    await harness.start();
     const picture = join(root, '图表 1.png');
     writeFileSync(picture, pngImage());
     const reply = `Here is the chart:\n[DING:IMAGE path="${picture}"]\nDone.`;
@@ -76,7 +49,9 @@ describe('attachments from the agent', () => {
   });
 
   it('sends files, voice and video as their own messages after the text', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const { root } = harness.dirs;
+    await harness.start();
     writeFileSync(join(root, 'report.pdf'), pdfDocument());
     writeFileSync(join(root, 'voice.mp3'), mp3Audio(77));
     writeFileSync(join(root, 'clip.mp4'), mp4Video(3));
@@ -119,7 +94,9 @@ describe('attachments from the agent', () => {
   });
 
   it('refuses unsafe or unusable paths with a notice, and reads none of them', async () => {
-    await startGateway({ media: { maxOutboundFileBytes: 1_000 } });
+    const { dingtalk, openclaw } = harness;
+    const { root, outside } = harness.dirs;
+    await harness.start({ media: { maxOutboundFileBytes: 1_000 } });
     writeFileSync(join(outside, 'secret.png'), pngImage());
     symlinkSync(join(outside, 'secret.png'), join(root, 'link.png'));
     writeFileSync(join(root, 'big.png'), Buffer.alloc(2_000, 1));
@@ -152,7 +129,9 @@ describe('attachments from the agent', () => {
   });
 
   it('turns a failed upload into a notice and still sends the text', async () => {
-    const gw = await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const { root } = harness.dirs;
+    const gw = await harness.start();
     writeFileSync(join(root, 'a.png'), pngImage());
     dingtalk.scriptUpload(() => ({ status: 200, body: { errcode: 40005, errmsg: '不支持的文件格式' } }));
     openclaw.enqueueReplies({
@@ -167,7 +146,9 @@ describe('attachments from the agent', () => {
   });
 
   it('sends images as image messages in text mode, and refuses remote links unless enabled', async () => {
-    await startGateway({ channels: { dingtalk: { replyMode: 'text', mediaRoots: [root] } } });
+    const { dingtalk, openclaw } = harness;
+    const { root } = harness.dirs;
+    await harness.start({ channels: { dingtalk: { replyMode: 'text', mediaRoots: [root] } } });
     writeFileSync(join(root, 'p.png'), pngImage());
     openclaw.enqueueReplies({
       kind: 'stream',
@@ -184,7 +165,8 @@ describe('attachments from the agent', () => {
   });
 
   it('refuses a remote link to a private address even when remote links are enabled', async () => {
-    await startGateway({ media: { allowRemoteUrls: true } });
+    const { dingtalk, openclaw } = harness;
+    await harness.start({ media: { allowRemoteUrls: true } });
     openclaw.enqueueReplies({ kind: 'stream', chunks: [`MEDIA:${dingtalk.baseUrl}/files/anything.png\nok`] });
     dingtalk.pushBotMessage(dingtalk.dmText('remote'));
     const [post] = await dingtalk.waitForWebhookPosts(1);

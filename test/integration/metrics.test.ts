@@ -1,44 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { fileMessage, picture } from '../fakes/bot-message-factory.js';
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FAKE_OPENCLAW_TOKEN, FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
+import { FAKE_OPENCLAW_TOKEN } from '../fakes/fake-openclaw.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
 import { pdfDocument, pngImage } from '../helpers/media-fixtures.js';
-import { testConfig } from '../helpers/test-config.js';
-
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-let root: string;
 
 const BATCH_SEND = '/v1.0/robot/oToMessages/batchSend';
 
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-  root = mkdtempSync(join(tmpdir(), 'gateway-metrics-'));
+const harness = useGatewayHarness({
+  tempDirs: { root: 'gateway-metrics-' },
+  config: ({ root }) => ({ channels: { dingtalk: { mediaRoots: [root] } } }),
 });
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-  rmSync(root, { recursive: true, force: true });
-});
-
-async function startGateway(): Promise<GatewayProcess> {
-  gateway = await GatewayProcess.start({
-    config: testConfig(dingtalk, openclaw, { channels: { dingtalk: { mediaRoots: [root] } } }),
-  });
-  await dingtalk.waitForConnections(1);
-  return gateway;
-}
 
 async function scrape(gw: GatewayProcess): Promise<string> {
   const response = await fetch(`${gw.baseUrl}/metrics`);
@@ -48,7 +24,9 @@ async function scrape(gw: GatewayProcess): Promise<string> {
 
 describe('GET /metrics', () => {
   it('counts a DM with a picture and a file whose webhook expired, and shows no secret', async () => {
-    const gw = await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const { root } = harness.dirs;
+    const gw = await harness.start();
     const image = pngImage(6, 6, 0x33);
     const notes = Buffer.from('line one\nline two\n');
     const report = pdfDocument();
@@ -129,7 +107,8 @@ describe('GET /metrics', () => {
   });
 
   it('shows the inbox and the queue of a busy conversation', async () => {
-    const gw = await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const gw = await harness.start();
     openclaw.enqueueReplies({ kind: 'hang' });
     dingtalk.pushBotMessage(dingtalk.dmText('first', { senderStaffId: 'busy' }));
     dingtalk.pushBotMessage(dingtalk.dmText('second', { senderStaffId: 'busy' }));

@@ -1,25 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FAKE_OPENCLAW_TOKEN, FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess, runGatewayCommand } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
+import { FAKE_OPENCLAW_TOKEN } from '../fakes/fake-openclaw.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
+import { runGatewayCommand } from '../helpers/gateway-process.js';
 
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
+const harness = useGatewayHarness();
 
 describe('configuration errors', () => {
   it('lists every problem with its key path and exits 2, never printing a secret', async () => {
@@ -119,7 +104,8 @@ describe('check-config', () => {
 
 describe('running from environment variables only', () => {
   it('starts on defaults plus env, reports health and readiness, and stops cleanly on SIGTERM', async () => {
-    gateway = await GatewayProcess.start({
+    const { dingtalk, openclaw } = harness;
+    const gateway = await harness.launch({
       config: {
         server: { port: 0 },
         channels: { dingtalk: { apiBase: dingtalk.baseUrl, oapiBase: dingtalk.baseUrl } },
@@ -135,7 +121,7 @@ describe('running from environment variables only', () => {
     });
     expect((await fetch(`${gateway.baseUrl}/healthz`)).status).toBe(200);
     const [connection] = await dingtalk.waitForConnections(1);
-    await expect.poll(async () => (await fetch(`${gateway!.baseUrl}/readyz`)).status).toBe(200);
+    await expect.poll(async () => (await fetch(`${gateway.baseUrl}/readyz`)).status).toBe(200);
     const ready: unknown = await (await fetch(`${gateway.baseUrl}/readyz`)).json();
     expect(ready).toEqual({
       status: 'ready',
@@ -156,7 +142,8 @@ describe('running from environment variables only', () => {
   });
 
   it('finishes a running turn before exiting on SIGTERM and leaves new messages unacked', async () => {
-    gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw) });
+    const { dingtalk, openclaw } = harness;
+    const gateway = await harness.start();
     const [connection] = await dingtalk.waitForConnections(1);
     openclaw.enqueueReplies({ kind: 'stream', chunks: ['finished ', 'answer'], chunkDelayMs: 300 });
     dingtalk.pushBotMessage(dingtalk.dmText('long one'), { connection: connection! });
@@ -171,10 +158,8 @@ describe('running from environment variables only', () => {
 
 describe('secrets', () => {
   it('never writes the client secret, the OpenClaw token, tickets or webhook sessions to the logs, even at trace', async () => {
-    gateway = await GatewayProcess.start({
-      config: testConfig(dingtalk, openclaw, { log: { level: 'trace' } }),
-    });
-    await dingtalk.waitForConnections(1);
+    const { dingtalk, openclaw } = harness;
+    const gateway = await harness.start({ log: { level: 'trace' } });
     const message = dingtalk.dmText('secret test');
     dingtalk.pushBotMessage(message);
     await dingtalk.waitForWebhookPosts(1);

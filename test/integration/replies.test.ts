@@ -1,31 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw, type FakeOpenClawReply } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
+import type { FakeOpenClawReply } from '../fakes/fake-openclaw.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
 
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
-
-async function startGateway(override: Record<string, unknown> = {}): Promise<GatewayProcess> {
-  gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw, override) });
-  await dingtalk.waitForConnections(1);
-  return gateway;
-}
+const harness = useGatewayHarness();
 
 function markdownText(body: unknown): string {
   return (body as { markdown: { text: string } }).markdown.text;
@@ -51,8 +29,9 @@ const FENCE_LINE = /^\s{0,3}(```|~~~)/;
 
 describe('chunking', () => {
   it('splits a long reply into ordered chunks within maxChars, fences balanced, nothing lost', async () => {
+    const { dingtalk, openclaw } = harness;
     const maxChars = 400;
-    await startGateway({ channels: { dingtalk: { maxChars } } });
+    const gateway = await harness.start({ channels: { dingtalk: { maxChars } } });
     const reply = longReply();
     // Streamed in small uneven pieces, as a model would.
     const pieces = reply.match(/[\s\S]{1,37}/g) ?? [];
@@ -62,7 +41,7 @@ describe('chunking', () => {
     await openclaw.waitForRequests(1);
     const expectedMinimum = Math.ceil(reply.length / maxChars);
     await dingtalk.waitForWebhookPosts(expectedMinimum);
-    await gateway!.waitForLog((line) => line.msg === 'reply delivered');
+    await gateway.waitForLog((line) => line.msg === 'reply delivered');
     const texts = dingtalk.webhookPosts.map((post) => markdownText(post.body));
 
     for (const text of texts) {
@@ -85,7 +64,8 @@ describe('chunking', () => {
 
 describe('dedupe', () => {
   it('drops a redelivery of a message that is still being answered, and one that was answered', async () => {
-    const gw = await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const gw = await harness.start();
     openclaw.enqueueReplies({ kind: 'stream', chunks: ['slow ', 'answer'], chunkDelayMs: 300 });
     const message = dingtalk.dmText('only once');
     const first = dingtalk.pushBotMessage(message);
@@ -140,7 +120,8 @@ describe('OpenClaw failures', () => {
   it.each(FAILURE_CASES)(
     '$name gives the user a short notice, logged with its cause',
     async ({ reply, notice, log }) => {
-      const gw = await startGateway({ delivery: { turnAttempts: 1 } });
+      const { dingtalk, openclaw } = harness;
+      const gw = await harness.start({ delivery: { turnAttempts: 1 } });
       openclaw.enqueueReplies(reply);
       dingtalk.pushBotMessage(dingtalk.dmText('hello?'));
       const [post] = await dingtalk.waitForWebhookPosts(1);
@@ -153,7 +134,8 @@ describe('OpenClaw failures', () => {
   );
 
   it('asks again when OpenClaw fails before streaming anything, and answers once', async () => {
-    const gw = await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const gw = await harness.start();
     openclaw.enqueueReplies(
       { kind: 'raw', status: 502, contentType: 'text/html', body: '<html>bad gateway</html>' },
       { kind: 'destroy' },
@@ -168,7 +150,8 @@ describe('OpenClaw failures', () => {
   });
 
   it('does not ask again once text was streamed: the partial answer gets a notice instead', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     openclaw.enqueueReplies({ kind: 'stream', chunks: ['half an answer'], error: { message: 'boom' } });
     dingtalk.pushBotMessage(dingtalk.dmText('go'));
     const [post] = await dingtalk.waitForWebhookPosts(1);
@@ -177,7 +160,8 @@ describe('OpenClaw failures', () => {
   });
 
   it('keeps the text already streamed and adds an interruption notice when the stream breaks', async () => {
-    await startGateway();
+    const { dingtalk, openclaw } = harness;
+    await harness.start();
     openclaw.enqueueReplies({
       kind: 'stream',
       chunks: ['Part one. ', 'Part two.', 'never sent'],
@@ -192,7 +176,8 @@ describe('OpenClaw failures', () => {
   });
 
   it('answers with a timeout notice when the turn exceeds openclaw.timeoutMs, and the next message still works', async () => {
-    await startGateway({ openclaw: { timeoutMs: 500 } });
+    const { dingtalk, openclaw } = harness;
+    await harness.start({ openclaw: { timeoutMs: 500 } });
     openclaw.enqueueReplies({ kind: 'hang' });
     dingtalk.pushBotMessage(dingtalk.dmText('hang please', { senderStaffId: 'same' }));
     dingtalk.pushBotMessage(dingtalk.dmText('and now?', { senderStaffId: 'same' }));
@@ -205,7 +190,8 @@ describe('OpenClaw failures', () => {
 
 describe('webhook answers', () => {
   it('retries a 5xx webhook answer and a throttling errcode, then delivers once', async () => {
-    await startGateway();
+    const { dingtalk } = harness;
+    await harness.start();
     let calls = 0;
     dingtalk.scriptWebhook(() => {
       calls += 1;
@@ -220,7 +206,8 @@ describe('webhook answers', () => {
   });
 
   it('refuses a session webhook outside the DingTalk origins and replies through the proactive API instead', async () => {
-    const gw = await startGateway();
+    const { dingtalk } = harness;
+    const gw = await harness.start();
     const message = dingtalk.dmText('forged', {
       senderStaffId: 'staff-9',
       sessionWebhook: 'http://127.0.0.2:9/robot/sendBySession?session=steal',

@@ -2,12 +2,13 @@ import { connect } from 'node:net';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { picture } from '../fakes/bot-message-factory.js';
-import { FakeDingTalk, FAKE_FILES_PATH_PREFIX } from '../fakes/fake-dingtalk.js';
-import { FAKE_OPENCLAW_TOKEN, FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess, runGatewayCommand } from '../helpers/gateway-process.js';
+import { FAKE_FILES_PATH_PREFIX } from '../fakes/fake-dingtalk.js';
+import { FAKE_OPENCLAW_TOKEN } from '../fakes/fake-openclaw.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
+import { runGatewayCommand } from '../helpers/gateway-process.js';
 import { pngImage } from '../helpers/media-fixtures.js';
 import { testConfig } from '../helpers/test-config.js';
 
@@ -17,27 +18,7 @@ const RESOLVE_PATH = '/v1.0/robot/messageFiles/download';
 const BATCH_SEND = '/v1.0/robot/oToMessages/batchSend';
 const GROUP_SEND = '/v1.0/robot/groupMessages/send';
 
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
-
-beforeEach(async () => {
-  dingtalk = await FakeDingTalk.start();
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
-
-async function startGateway(override: Record<string, unknown> = {}): Promise<GatewayProcess> {
-  gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw, override) });
-  await dingtalk.waitForConnections(1);
-  return gateway;
-}
+const harness = useGatewayHarness();
 
 function sessionOf(webhook: string): string {
   return new URL(webhook).searchParams.get('session')!;
@@ -45,6 +26,7 @@ function sessionOf(webhook: string): string {
 
 /** The text of an accepted webhook post or proactive message that contains `needle`. */
 function answered(needle: string): boolean {
+  const { dingtalk } = harness;
   return (
     dingtalk.webhookPosts.some((post) => JSON.stringify(post.body).includes(needle)) ||
     dingtalk.robotMessages.some((message) => JSON.stringify(message.body).includes(needle))
@@ -53,7 +35,7 @@ function answered(needle: string): boolean {
 
 /** Every signed download URL the fake handed out: their signatures are credentials. */
 function downloadSignatures(): string[] {
-  return dingtalk.apiRequests
+  return harness.dingtalk.apiRequests
     .filter((request) => request.path === RESOLVE_PATH && request.response.status === 200)
     .map((request) => (request.response.body as { downloadUrl: string }).downloadUrl)
     .map((url) => new URL(url).searchParams.get('Signature')!);
@@ -68,7 +50,8 @@ function leaks(text: string, secrets: Readonly<Record<string, readonly string[]>
 
 describe('secrets', () => {
   it('never reach the logs (trace), error messages, /metrics, the agent or the chat', async () => {
-    const gw = await startGateway({ log: { level: 'trace' } });
+    const { dingtalk, openclaw } = harness;
+    const gw = await harness.start({ log: { level: 'trace' } });
     // A webhook about to expire: the proactive API answers, with an access token.
     const expiring = dingtalk.dmText('proactive please', {
       senderStaffId: 'staff-s1',
@@ -128,6 +111,7 @@ describe('secrets', () => {
   });
 
   it('are masked by check-config and never printed by a configuration error', async () => {
+    const { dingtalk, openclaw } = harness;
     const config = testConfig(dingtalk, openclaw, { channels: { dingtalk: { maxChars: 'many' } } });
     const failed = await runGatewayCommand({ config });
     expect(failed.code).toBe(2);
@@ -153,7 +137,8 @@ describe('URLs from DingTalk payloads', () => {
     ],
     ['another scheme', 'file:///etc/passwd'],
   ])('refuses a session webhook on %s and answers through the proactive API', async (_name, webhook) => {
-    const gw = await startGateway();
+    const { dingtalk } = harness;
+    const gw = await harness.start();
     dingtalk.pushBotMessage(
       dingtalk.dmText('forged webhook', { senderStaffId: 'staff-f', sessionWebhook: webhook }),
     );
@@ -164,7 +149,8 @@ describe('URLs from DingTalk payloads', () => {
   });
 
   it('refuses a download URL outside downloadHosts before requesting it, and tells the agent', async () => {
-    const gw = await startGateway();
+    const { dingtalk, openclaw } = harness;
+    const gw = await harness.start();
     dingtalk.registerDownload('pic-away', pngImage(4, 4, 0x60), 'image/png');
     // Same server, other host name: only the apiBase host (127.0.0.1) and DingTalk/OSS hosts are allowed.
     const elsewhere = dingtalk.baseUrl.replace('127.0.0.1', 'localhost');
@@ -222,7 +208,7 @@ function listeningAddresses(port: number): string[] | undefined {
 
 describe('the HTTP server', () => {
   it.each(['127.0.0.1', '127.0.0.2'])('binds only %s when server.host says so', async (host) => {
-    const gw = await startGateway({ server: { host } });
+    const gw = await harness.start({ server: { host } });
     const url = new URL(gw.baseUrl);
     const port = Number(url.port);
     expect(url.hostname).toBe(host);
@@ -236,7 +222,8 @@ describe('the HTTP server', () => {
 
 describe('bounds', () => {
   it('closes only the socket that carried an oversized frame, reconnects, and keeps answering', async () => {
-    const gw = await startGateway();
+    const { dingtalk } = harness;
+    const gw = await harness.start();
     const [first] = dingtalk.connections;
     dingtalk.pushRaw(
       `{"type":"CALLBACK","headers":{"messageId":"big"},"data":"${'x'.repeat(MAX_FRAME_BYTES)}"}`,
@@ -256,7 +243,8 @@ describe('bounds', () => {
   });
 
   it('hands the agent at most maxInboundChars of a 1 MB message, with a note, and answers', async () => {
-    const gw = await startGateway({ channels: { dingtalk: { maxInboundChars: 5_000 } } });
+    const { dingtalk, openclaw } = harness;
+    const gw = await harness.start({ channels: { dingtalk: { maxInboundChars: 5_000 } } });
     const huge = `start ${'长文本 long text '.repeat(80_000)}`.slice(0, 1_000_000);
     const message = dingtalk.dmText(huge, { senderStaffId: 'staff-h' });
     const pushed = dingtalk.pushBotMessage(message);
@@ -271,7 +259,8 @@ describe('bounds', () => {
   });
 
   it('drops a flood from one sender beyond senderRateLimit without slowing anyone else', async () => {
-    const gw = await startGateway({
+    const { dingtalk, openclaw } = harness;
+    const gw = await harness.start({
       channels: { dingtalk: { senderRateLimit: { messages: 5, windowMs: 60_000 }, requireMention: false } },
     });
     const flood = Array.from({ length: 60 }, (_, index) =>
@@ -307,7 +296,8 @@ describe('bounds', () => {
 
 describe('the state folder', () => {
   it('is the only place the daemon writes to in its working folder', async () => {
-    const gw = await startGateway({ state: { dir: './state' } });
+    const { dingtalk } = harness;
+    const gw = await harness.start({ state: { dir: './state' } });
     dingtalk.pushBotMessage(dingtalk.dmText('write something'));
     await dingtalk.waitForWebhookPosts(1);
     const entries = readdirSync(gw.workdir).sort();

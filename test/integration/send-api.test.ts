@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
+import type { FakeDingTalk } from '../fakes/fake-dingtalk.js';
 import type { RecordedRobotMessage } from '../fakes/fake-dingtalk-types.js';
-import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
 import { pdfDocument, pngImage } from '../helpers/media-fixtures.js';
-import { testConfig } from '../helpers/test-config.js';
 
 const TOKEN = 'e2e-send-token-0123456789abcdef';
 const GROUP_SEND = '/v1.0/robot/groupMessages/send';
@@ -49,20 +47,11 @@ function paramOf(message: RecordedRobotMessage): Record<string, string> {
 }
 
 describe('POST /v1/messages without a configured token', () => {
-  let dingtalk: FakeDingTalk;
-  let openclaw: FakeOpenClaw;
-  let gateway: GatewayProcess | undefined;
-
-  afterEach(async () => {
-    await gateway?.kill();
-    await dingtalk.close();
-    await openclaw.close();
-  });
+  const harness = useGatewayHarness({ waitForConnection: false });
 
   it('does not exist (404), whatever token is presented', async () => {
-    dingtalk = await FakeDingTalk.start();
-    openclaw = await FakeOpenClaw.start();
-    gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw) });
+    const { dingtalk } = harness;
+    const gateway = await harness.start();
     const response = await send(gateway, { staffId: 'u1', text: 'hi' });
     expect(response.status).toBe(404);
     expect(dingtalk.robotMessages).toHaveLength(0);
@@ -70,42 +59,34 @@ describe('POST /v1/messages without a configured token', () => {
 });
 
 describe('POST /v1/messages', () => {
-  let dingtalk: FakeDingTalk;
-  let openclaw: FakeOpenClaw;
+  /** One gateway and one pair of fakes for the whole suite. */
+  const harness = useGatewayHarness({
+    scope: 'all',
+    tempDirs: { root: 'gateway-send-', outside: 'gateway-send-outside-' },
+    waitForConnection: false,
+  });
   let gw: GatewayProcess;
-  let root: string;
-  let outside: string;
 
   beforeAll(async () => {
-    dingtalk = await FakeDingTalk.start();
-    openclaw = await FakeOpenClaw.start();
-    root = mkdtempSync(join(tmpdir(), 'gateway-send-'));
-    outside = mkdtempSync(join(tmpdir(), 'gateway-send-outside-'));
+    const { root, outside } = harness.dirs;
     writeFileSync(join(root, 'chart.png'), pngImage());
     writeFileSync(join(root, 'report.pdf'), pdfDocument());
     writeFileSync(join(outside, 'secret.pdf'), pdfDocument());
-    gw = await GatewayProcess.start({
-      config: testConfig(dingtalk, openclaw, {
+    gw = await harness.start(
+      {
         server: { sendApiRateLimitRequests: 1_000 },
         delivery: { rateLimitMessages: 4 },
         channels: { dingtalk: { mediaRoots: [root], maxChars: 60 } },
-      }),
-      env: { GATEWAY_SEND_TOKEN: TOKEN },
-    });
-  });
-
-  afterAll(async () => {
-    await gw.kill();
-    await dingtalk.close();
-    await openclaw.close();
-    rmSync(root, { recursive: true, force: true });
-    rmSync(outside, { recursive: true, force: true });
+      },
+      { env: { GATEWAY_SEND_TOKEN: TOKEN } },
+    );
   });
 
   it.each([
     ['a missing token', null],
     ['a wrong token', `${TOKEN.slice(0, -1)}X`],
   ])('answers 401 for %s and sends nothing', async (_name, token) => {
+    const { dingtalk } = harness;
     const response = await send(gw, { staffId: 'nobody', text: 'hi' }, token);
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -128,6 +109,7 @@ describe('POST /v1/messages', () => {
   });
 
   it('sends a text to a user through oToMessages/batchSend', async () => {
+    const { dingtalk } = harness;
     const response = await send(gw, { staffId: 'staff-api-1', text: 'Backup finished.' });
     expect(response.status).toBe(200);
     const [message] = messagesTo(dingtalk, 'staff-api-1');
@@ -142,6 +124,7 @@ describe('POST /v1/messages', () => {
   });
 
   it('splits long markdown for a group at maxChars, in order, every part titled', async () => {
+    const { dingtalk } = harness;
     const paragraphs = [
       'First paragraph of the nightly report.',
       'Second paragraph with more news.',
@@ -174,6 +157,8 @@ describe('POST /v1/messages', () => {
   });
 
   it('attaches files from mediaRoots: the picture inline, the file as its own message', async () => {
+    const { dingtalk } = harness;
+    const { root } = harness.dirs;
     const uploadsBefore = dingtalk.uploads.length;
     const response = await send(gw, {
       staffId: 'staff-api-media',
@@ -198,6 +183,8 @@ describe('POST /v1/messages', () => {
   });
 
   it('refuses a file outside mediaRoots before reading or sending anything', async () => {
+    const { dingtalk } = harness;
+    const { root, outside } = harness.dirs;
     const uploadsBefore = dingtalk.uploads.length;
     const response = await send(gw, {
       staffId: 'staff-api-refused',
@@ -213,6 +200,7 @@ describe('POST /v1/messages', () => {
   });
 
   it("answers 429 with Retry-After when the conversation's rate limit cannot take the message now", async () => {
+    const { dingtalk } = harness;
     const group = 'cidSendApiBusy==';
     const first = await send(gw, { openConversationId: group, text: 'one' });
     const second = await send(gw, { openConversationId: group, markdown: 'two\n\nthree', title: 'x' });
@@ -228,6 +216,7 @@ describe('POST /v1/messages', () => {
   });
 
   it('answers 502 with DingTalk’s error code when the send is refused', async () => {
+    const { dingtalk } = harness;
     dingtalk.scriptApi(GROUP_SEND, () => ({
       status: 403,
       body: { code: 'Forbidden.AccessDenied.AccessTokenPermissionDenied', message: 'no permission' },
@@ -251,25 +240,14 @@ describe('POST /v1/messages', () => {
 });
 
 describe('POST /v1/messages request limit', () => {
-  let dingtalk: FakeDingTalk;
-  let openclaw: FakeOpenClaw;
-  let gateway: GatewayProcess | undefined;
-
-  afterEach(async () => {
-    await gateway?.kill();
-    await dingtalk.close();
-    await openclaw.close();
-  });
+  const harness = useGatewayHarness({ waitForConnection: false });
 
   it('answers 429 with Retry-After past the requests allowed per window, token read from a file', async () => {
-    dingtalk = await FakeDingTalk.start();
-    openclaw = await FakeOpenClaw.start();
-    gateway = await GatewayProcess.start({
-      config: testConfig(dingtalk, openclaw, {
-        server: { sendApiTokenFile: 'send-token.txt', sendApiRateLimitRequests: 2 },
-      }),
-      files: { 'send-token.txt': `${TOKEN}\n` },
-    });
+    const { dingtalk } = harness;
+    const gateway = await harness.start(
+      { server: { sendApiTokenFile: 'send-token.txt', sendApiRateLimitRequests: 2 } },
+      { files: { 'send-token.txt': `${TOKEN}\n` } },
+    );
     const statuses: number[] = [];
     for (const text of ['1', '2', '3'])
       statuses.push((await send(gateway, { staffId: 'limited', text })).status);

@@ -1,33 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { FakeDingTalk, type FakeDingTalkOptions } from '../fakes/fake-dingtalk.js';
-import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GatewayProcess } from '../helpers/gateway-process.js';
-import { testConfig } from '../helpers/test-config.js';
+import type { FakeDingTalkOptions } from '../fakes/fake-dingtalk.js';
+import { useGatewayHarness } from '../helpers/gateway-harness.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
 
-let dingtalk: FakeDingTalk;
-let openclaw: FakeOpenClaw;
-let gateway: GatewayProcess | undefined;
+/** Each test starts the DingTalk fake itself, with the options it needs. */
+const harness = useGatewayHarness({ deferDingTalk: true, waitForConnection: false });
 
 async function setUp(
   options: FakeDingTalkOptions = {},
   override: Record<string, unknown> = {},
 ): Promise<GatewayProcess> {
-  dingtalk = await FakeDingTalk.start(options);
-  gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw, override) });
-  return gateway;
+  await harness.startDingTalk(options);
+  return harness.start(override);
 }
-
-beforeEach(async () => {
-  openclaw = await FakeOpenClaw.start();
-});
-
-afterEach(async () => {
-  await gateway?.kill();
-  gateway = undefined;
-  await dingtalk.close();
-  await openclaw.close();
-});
 
 async function readyz(gw: GatewayProcess): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${gw.baseUrl}/readyz`);
@@ -37,6 +23,7 @@ async function readyz(gw: GatewayProcess): Promise<{ status: number; body: unkno
 describe('connection', () => {
   it('registers with the credentials and the bot topic, then answers SYSTEM pings with the same data', async () => {
     const gw = await setUp();
+    const { dingtalk } = harness;
     await dingtalk.waitForConnections(1);
     expect(dingtalk.openRequests[0]!.body).toMatchObject({
       clientId: 'ding-test-client',
@@ -53,6 +40,7 @@ describe('connection', () => {
 
   it('replaces the connection at once on SYSTEM disconnect, with a fresh ticket, and closes the old one', async () => {
     const gw = await setUp({ disconnectDropAfterMs: 5_000 });
+    const { dingtalk, openclaw } = harness;
     const [first] = await dingtalk.waitForConnections(1);
     openclaw.enqueueReplies({ kind: 'stream', chunks: ['still answered'], chunkDelayMs: 200 });
     const inFlight = dingtalk.pushBotMessage(dingtalk.dmText('in flight'), { connection: first! });
@@ -79,6 +67,7 @@ describe('connection', () => {
 
   it('reconnects exactly once with a fresh ticket after the socket is dropped', async () => {
     const gw = await setUp();
+    const { dingtalk } = harness;
     const [first] = await dingtalk.waitForConnections(1);
     dingtalk.dropConnection(first!, 'terminate');
     const connections = await dingtalk.waitForConnections(2);
@@ -94,6 +83,7 @@ describe('connection', () => {
 
   it('detects a half-open socket (no pongs) and reconnects', async () => {
     const gw = await setUp({ autoPong: false });
+    const { dingtalk } = harness;
     const [first] = await dingtalk.waitForConnections(2, 5_000);
     const lost = await gw.waitForLog(
       (line) => line.msg === 'stream socket lost' && line['reason'] === 'heartbeat-timeout',
@@ -105,9 +95,9 @@ describe('connection', () => {
   });
 
   it('backs off while connections/open fails with 503, then recovers', async () => {
-    dingtalk = await FakeDingTalk.start();
+    const dingtalk = await harness.startDingTalk();
     dingtalk.failNextOpens(3, 503, { code: 'ServiceUnavailable', message: 'try later' });
-    gateway = await GatewayProcess.start({ config: testConfig(dingtalk, openclaw) });
+    const gateway = await harness.start();
     expect((await readyz(gateway)).status).toBe(503);
     await dingtalk.waitForConnections(1);
     expect(dingtalk.openRequests.map((request) => request.status)).toEqual([503, 503, 503, 200]);
@@ -117,16 +107,12 @@ describe('connection', () => {
     // Delays grow: 50 ms, then about 100, then about 200 (20 % jitter at most).
     expect(gaps[1]!).toBeGreaterThan(gaps[0]! * 1.3);
     expect(gaps[2]!).toBeGreaterThan(gaps[1]! * 1.3);
-    await expect.poll(async () => (await readyz(gateway!)).status).toBe(200);
+    await expect.poll(async () => (await readyz(gateway)).status).toBe(200);
   });
 
   it('stops an account whose credentials are refused and exits with code 3, without a retry loop', async () => {
-    dingtalk = await FakeDingTalk.start({ clientSecret: 'the-real-secret' });
-    gateway = await GatewayProcess.start({
-      config: testConfig(dingtalk, openclaw, {
-        channels: { dingtalk: { clientSecret: 'wrong-secret-value' } },
-      }),
-    });
+    const dingtalk = await harness.startDingTalk({ clientSecret: 'the-real-secret' });
+    const gateway = await harness.start({ channels: { dingtalk: { clientSecret: 'wrong-secret-value' } } });
     const status = await gateway.exited;
     expect(status.code).toBe(3);
     expect(dingtalk.openRequests).toHaveLength(1);
@@ -140,6 +126,7 @@ describe('connection', () => {
 describe('bad input', () => {
   it('acks and drops malformed frames without dropping the connection or the process', async () => {
     const gw = await setUp();
+    const { dingtalk } = harness;
     const [connection] = await dingtalk.waitForConnections(1);
     const frames: { payload: string | Buffer; binary?: boolean; id?: string }[] = [
       { payload: 'not json at all' },

@@ -2,6 +2,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
 import { discardBody } from '../../util/discard-body.js';
+import { isStaleConnection } from '../../util/stale-connection.js';
 
 /** Options of the one undici agent used for every DingTalk HTTP call. */
 export interface DingTalkHttpOptions {
@@ -57,7 +58,6 @@ export class DingTalkHttp {
       connect: { timeout: options.connectTimeoutMs },
       headersTimeout: options.requestTimeoutMs,
       bodyTimeout: options.requestTimeoutMs,
-      keepAliveTimeout: 30_000,
     });
   }
 
@@ -80,29 +80,52 @@ export class DingTalkHttp {
     const timeoutSignal = AbortSignal.timeout(options.timeoutMs ?? this.#options.requestTimeoutMs);
     const signal =
       options.signal === undefined ? timeoutSignal : AbortSignal.any([options.signal, timeoutSignal]);
-    const hasBody = body !== undefined;
-    let status: number;
-    let text: string;
+    let answer: { status: number; text: string };
     try {
-      const response = await request(url, {
-        method,
-        dispatcher: this.#agent,
-        headers: {
-          ...(hasBody ? { 'content-type': 'application/json' } : {}),
-          accept: 'application/json',
-          ...options.headers,
-        },
-        ...(hasBody ? { body: JSON.stringify(body) } : {}),
-        signal,
-      });
-      status = response.statusCode;
-      text = await readLimited(response.body);
+      answer = await this.#send(method, url, body, options.headers, signal);
     } catch (error) {
-      this.#options.onCall?.(options.endpoint, 'transport');
-      throw new DingTalkTransportError(options.endpoint, error);
+      if (!isStaleConnection(error) || signal.aborted) {
+        this.#options.onCall?.(options.endpoint, 'transport');
+        throw new DingTalkTransportError(options.endpoint, error);
+      }
+      // A pooled connection the server had just closed: nothing reached it, so once more at once.
+      try {
+        answer = await this.#send(method, url, body, options.headers, signal);
+      } catch (retryError) {
+        this.#options.onCall?.(options.endpoint, 'transport');
+        throw new DingTalkTransportError(options.endpoint, retryError);
+      }
     }
+    const { status, text } = answer;
     this.#options.onCall?.(options.endpoint, String(status));
     return interpretAnswer(options.endpoint, status, text);
+  }
+
+  async #send(
+    method: JsonMethod,
+    url: string,
+    body: unknown,
+    headers: Readonly<Record<string, string>> | undefined,
+    signal: AbortSignal,
+  ): Promise<{ status: number; text: string }> {
+    const hasBody = body !== undefined;
+    const response = await request(url, {
+      method,
+      dispatcher: this.#agent,
+      headers: {
+        ...(hasBody ? { 'content-type': 'application/json' } : {}),
+        accept: 'application/json',
+        ...headers,
+      },
+      ...(hasBody ? { body: JSON.stringify(body) } : {}),
+      signal,
+    });
+    try {
+      return { status: response.statusCode, text: await readLimited(response.body) };
+    } catch (error) {
+      // The answer had started: the request reached DingTalk, so it must not be sent again.
+      throw new Error('connection lost while reading the answer', { cause: error });
+    }
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@ import type { GatewayMetrics } from '../../metrics/metrics.js';
 import type { DingTalkHttp } from '../api/http-client.js';
 import { openStreamConnection } from '../api/stream-open.js';
 import { STREAM_RECONNECT_POLICY, computeBackoffMs } from './backoff.js';
-import { CALLBACK_ACK_DATA, EVENT_ACK_DATA, ackFrame, parseFrame } from './frames.js';
+import { StreamFrameHandler, type AckDecision, type CallbackFrame } from './frame-handler.js';
 import {
   INITIAL_STREAM_STATE,
   type StreamEffect,
@@ -14,20 +14,10 @@ import {
   type StreamStatus,
   transition,
 } from './state.js';
+import { SocketDrain } from './socket-drain.js';
 import { StreamSocket, type StreamSocketListener } from './stream-socket.js';
 
-/** A bot-message (or other CALLBACK topic) delivery, handed to the bridge. */
-export interface CallbackFrame {
-  readonly accountId: string;
-  /** Id of this delivery; a redelivery of the same message gets a new one. */
-  readonly messageId: string;
-  readonly topic: string;
-  /** The decoded `data` JSON, not yet validated. */
-  readonly data: unknown;
-}
-
-/** `ack`: the frame was recorded (or deliberately dropped); `no-ack`: let DingTalk deliver it again. */
-export type AckDecision = 'ack' | 'no-ack';
+export type { AckDecision, CallbackFrame } from './frame-handler.js';
 
 export interface StreamClientOptions {
   readonly account: AccountConfig;
@@ -55,8 +45,8 @@ const ALL_STATUSES: readonly StreamStatus[] = [
 /**
  * Holds one account's DingTalk Stream connection: runs the effects the pure state machine in
  * `state.ts` decides, answers pings, hands callbacks to the bridge and sends their ACKs on the
- * socket they came from. On a SYSTEM disconnect it opens a replacement at once and closes the old
- * socket after its in-flight frames were acked.
+ * socket they came from (`frame-handler.ts`). On a SYSTEM disconnect it opens a replacement at once
+ * and closes the old socket after its in-flight frames were acked (`socket-drain.ts`).
  */
 export class StreamClient {
   readonly #options: StreamClientOptions;
@@ -64,9 +54,8 @@ export class StreamClient {
   readonly #random: () => number;
   #state: StreamState = INITIAL_STREAM_STATE;
   #current: StreamSocket | undefined;
-  readonly #retired = new Map<StreamSocket, NodeJS.Timeout>();
-  readonly #pending = new Map<StreamSocket, number>();
-  readonly #drainWaiters = new Map<StreamSocket, (() => void)[]>();
+  readonly #drain: SocketDrain;
+  readonly #frames: StreamFrameHandler;
   #ticketAbort: AbortController | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #stabilityTimer: NodeJS.Timeout | undefined;
@@ -78,6 +67,20 @@ export class StreamClient {
     this.#options = options;
     this.#random = options.random ?? Math.random;
     this.#log = options.logger.child({ component: 'dingtalk.stream', account: options.account.id });
+    this.#drain = new SocketDrain(this.#log);
+    this.#frames = new StreamFrameHandler({
+      accountId: options.account.id,
+      metrics: options.metrics,
+      log: this.#log,
+      drain: this.#drain,
+      onCallback: (frame) => this.#options.onCallback(frame),
+      onServerDisconnect: (socket) => {
+        if (socket === this.#current) this.#dispatch({ type: 'server-disconnect' });
+      },
+      onCallbackDone: (socket) => {
+        this.#closeRetiredIfDrained(socket);
+      },
+    });
     this.#publishState();
   }
 
@@ -93,7 +96,7 @@ export class StreamClient {
   /** Closes every socket (after in-flight ACKs, bounded), cancels pending reconnects. Idempotent. */
   async stop(): Promise<void> {
     if (this.#state.status === 'stopped') {
-      await this.#closeRetired();
+      await this.#drain.closeRetired();
       return;
     }
     const stopped = new Promise<void>((resolve) => this.#stopWaiters.push(resolve));
@@ -192,7 +195,7 @@ export class StreamClient {
       heartbeatTimeoutMs: connection.heartbeatTimeoutMs,
       listener: this.#listener,
     });
-    this.#pending.set(this.#current, 0);
+    this.#drain.track(this.#current);
   }
 
   readonly #listener: StreamSocketListener = {
@@ -200,14 +203,15 @@ export class StreamClient {
       if (socket !== this.#current) return;
       this.#log.info({ connId: socket.id }, 'stream connected');
       this.#dispatch({ type: 'socket-open' });
-      for (const retired of this.#retired.keys()) this.#closeRetiredIfDrained(retired);
+      for (const retired of this.#drain.retiredSockets()) this.#closeRetiredIfDrained(retired);
     },
     onText: (socket, text, isBinary) => {
-      if (socket === this.#current || this.#retired.has(socket)) this.#handleText(socket, text, isBinary);
+      if (socket === this.#current || this.#drain.isRetired(socket))
+        this.#frames.handle(socket, text, isBinary);
     },
     onLost: (socket, reason, detail) => {
-      if (this.#retired.has(socket)) {
-        this.#forgetRetired(socket);
+      if (this.#drain.isRetired(socket)) {
+        this.#drain.forget(socket);
         this.#log.info({ connId: socket.id, detail }, 'retired stream socket closed');
         return;
       }
@@ -215,84 +219,10 @@ export class StreamClient {
       this.#lastLossReason = reason;
       const level = this.#state.status === 'stopping' ? 'info' : 'warn';
       this.#log[level]({ connId: socket.id, reason, detail }, 'stream socket lost');
-      this.#releaseDrainWaiters(socket);
+      this.#drain.releaseWaiters(socket);
       this.#dispatch({ type: 'socket-lost', reason });
     },
   };
-
-  #handleText(socket: StreamSocket, text: string, isBinary: boolean): void {
-    const frame = parseFrame(text);
-    this.#options.metrics.framesReceived.inc({ account: this.#options.account.id, kind: frame.kind });
-    switch (frame.kind) {
-      case 'ping':
-        this.#ack(socket, frame.messageId, frame.data);
-        return;
-      case 'disconnect':
-        this.#log.info({ connId: socket.id, reason: frame.reason }, 'server asked to disconnect');
-        if (frame.messageId !== undefined) this.#ack(socket, frame.messageId, CALLBACK_ACK_DATA);
-        if (socket === this.#current) this.#dispatch({ type: 'server-disconnect' });
-        return;
-      case 'event':
-        this.#log.debug({ connId: socket.id, messageId: frame.messageId, topic: frame.topic }, 'event frame');
-        this.#ack(socket, frame.messageId, EVENT_ACK_DATA);
-        return;
-      case 'invalid':
-        this.#log.warn(
-          {
-            connId: socket.id,
-            messageId: frame.messageId,
-            reason: frame.reason,
-            isBinary,
-            chars: text.length,
-          },
-          'invalid stream frame dropped',
-        );
-        if (frame.messageId !== undefined) this.#ack(socket, frame.messageId, CALLBACK_ACK_DATA);
-        return;
-      case 'callback':
-        this.#log.debug(
-          { connId: socket.id, messageId: frame.messageId, topic: frame.topic },
-          'callback frame',
-        );
-        this.#pending.set(socket, (this.#pending.get(socket) ?? 0) + 1);
-        void this.#runCallback(socket, frame.messageId, frame.topic, frame.data);
-        return;
-    }
-  }
-
-  async #runCallback(socket: StreamSocket, messageId: string, topic: string, data: unknown): Promise<void> {
-    let decision: AckDecision;
-    try {
-      decision = await this.#options.onCallback({
-        accountId: this.#options.account.id,
-        messageId,
-        topic,
-        data,
-      });
-    } catch (error) {
-      this.#log.error(
-        { err: error, messageId },
-        'callback handler failed; frame left unacked for redelivery',
-      );
-      decision = 'no-ack';
-    }
-    if (decision === 'ack' && this.#ack(socket, messageId, CALLBACK_ACK_DATA))
-      this.#options.metrics.messagesAcked.inc({ account: this.#options.account.id });
-    const left = (this.#pending.get(socket) ?? 1) - 1;
-    this.#pending.set(socket, left);
-    if (left === 0) this.#releaseDrainWaiters(socket);
-    this.#closeRetiredIfDrained(socket);
-  }
-
-  /** Writes an ACK frame; false when the socket could no longer send it. */
-  #ack(socket: StreamSocket, messageId: string, data: string): boolean {
-    if (socket.send(ackFrame(messageId, data))) {
-      this.#options.metrics.framesAcked.inc({ account: this.#options.account.id });
-      return true;
-    }
-    this.#log.warn({ connId: socket.id, messageId }, 'socket closed before the ACK could be sent');
-    return false;
-  }
 
   #retireCurrent(): void {
     const socket = this.#current;
@@ -300,32 +230,13 @@ export class StreamClient {
     this.#clearStabilityTimer();
     this.#options.metrics.reconnects.inc({ account: this.#options.account.id, reason: 'server-disconnect' });
     if (socket === undefined) return;
-    const deadline = setTimeout(() => {
-      this.#log.warn({ connId: socket.id }, 'retired socket did not drain in time; terminating');
-      this.#forgetRetired(socket);
-      socket.terminate();
-    }, this.#options.account.connection.drainTimeoutMs);
-    this.#retired.set(socket, deadline);
+    this.#drain.retire(socket, this.#options.account.connection.drainTimeoutMs);
   }
 
+  /** Closes a drained retired socket, but only once its replacement is open. */
   #closeRetiredIfDrained(socket: StreamSocket): void {
-    if (!this.#retired.has(socket) || (this.#pending.get(socket) ?? 0) > 0) return;
     if (this.#state.status !== 'open') return;
-    this.#forgetRetired(socket);
-    void socket.close('replaced after server disconnect');
-  }
-
-  #forgetRetired(socket: StreamSocket): void {
-    clearTimeout(this.#retired.get(socket));
-    this.#retired.delete(socket);
-    this.#pending.delete(socket);
-    this.#releaseDrainWaiters(socket);
-  }
-
-  async #closeRetired(): Promise<void> {
-    const sockets = [...this.#retired.keys()];
-    for (const socket of sockets) this.#forgetRetired(socket);
-    await Promise.all(sockets.map((socket) => socket.close('gateway stopping')));
+    this.#drain.closeIfDrained(socket);
   }
 
   async #closeCurrent(): Promise<void> {
@@ -334,27 +245,8 @@ export class StreamClient {
       this.#dispatch({ type: 'socket-closed' });
       return;
     }
-    await this.#waitDrained(socket, this.#options.account.connection.drainTimeoutMs);
+    await this.#drain.waitDrained(socket, this.#options.account.connection.drainTimeoutMs);
     await socket.close('gateway stopping');
-  }
-
-  #waitDrained(socket: StreamSocket, timeoutMs: number): Promise<void> {
-    if ((this.#pending.get(socket) ?? 0) === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      const waiters = this.#drainWaiters.get(socket) ?? [];
-      waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.#drainWaiters.set(socket, waiters);
-    });
-  }
-
-  #releaseDrainWaiters(socket: StreamSocket): void {
-    const waiters = this.#drainWaiters.get(socket);
-    this.#drainWaiters.delete(socket);
-    for (const waiter of waiters ?? []) waiter();
   }
 
   #scheduleReconnect(failures: number): void {
@@ -389,7 +281,7 @@ export class StreamClient {
     this.#clearStabilityTimer();
     this.#current?.terminate();
     this.#current = undefined;
-    await this.#closeRetired();
+    await this.#drain.closeRetired();
     for (const resolve of this.#stopWaiters.splice(0)) resolve();
   }
 

@@ -96,15 +96,23 @@ export class StreamSocket {
     } else {
       this.#ws.close(1000, reason);
     }
-    const timer = setTimeout(() => this.terminate(), CLOSE_TIMEOUT_MS);
+    const timer = setTimeout(() => this.#ws.terminate(), CLOSE_TIMEOUT_MS);
     await this.#closed;
     clearTimeout(timer);
   }
 
-  /** Drops the connection at once. */
+  /**
+   * Drops the connection at once, except when ws is already closing it with a status code (1009
+   * after an oversized frame, say): that close frame is let out, bounded by the close deadline.
+   */
   terminate(): void {
     this.#stopHeartbeat();
-    if (this.#ws.readyState !== WebSocket.CLOSED) this.#ws.terminate();
+    if (this.#ws.readyState === WebSocket.CLOSED) return;
+    if (this.#ws.readyState === WebSocket.CLOSING) {
+      setTimeout(() => this.#ws.terminate(), CLOSE_TIMEOUT_MS).unref();
+      return;
+    }
+    this.#ws.terminate();
   }
 
   /** Resolves when the underlying socket has closed. */

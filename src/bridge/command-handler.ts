@@ -15,8 +15,8 @@ export interface CommandServices {
   readonly store: StateStore;
   readonly transport: Pick<AgentTransport, 'kind' | 'resetSession'>;
   readonly agentId: string;
-  /** Stops the turn running for a queue key; false when none runs. */
-  readonly stopRunning: (queueKey: string) => boolean;
+  /** Stops the turn running for a queue key (here or on another replica); false when none runs. */
+  readonly stopRunning: (queueKey: string) => Promise<boolean>;
   /** Unfinished entries of a queue key. */
   readonly queueDepth: (queueKey: string) => Promise<number>;
   readonly outbox: ConversationOutbox<DeliveryPath>;
@@ -54,7 +54,7 @@ export async function runCommand(
     case 'help':
       return HELP_TEXT;
     case 'stop':
-      return services.stopRunning(request.baseSessionKey) ? undefined : NOTICES.nothingToStop;
+      return (await services.stopRunning(request.baseSessionKey)) ? undefined : NOTICES.nothingToStop;
     case 'new': {
       const isReset = await services.transport.resetSession(request.sessionKey, services.agentId);
       if (!isReset) await services.store.bumpSessionGeneration(request.baseSessionKey);

@@ -60,8 +60,16 @@ export class Dispatcher {
     return { queued: Math.max(0, total - running), running };
   }
 
-  /** Stops the agent turn running here for `queueKey` (`/stop`); false when none runs. */
-  stopRunning(queueKey: string): boolean {
+  /**
+   * Stops the agent turn of `queueKey` (`/stop`): here, or on the replica that holds the
+   * conversation's lease. False when no turn runs here and no other replica works on it.
+   */
+  async stopRunning(queueKey: string): Promise<boolean> {
+    if (this.#stopHere(queueKey)) return true;
+    return this.#options.deps.store.requestStop(queueKey, this.#owner);
+  }
+
+  #stopHere(queueKey: string): boolean {
     const controller = this.#running.get(queueKey);
     if (controller === undefined) return false;
     controller.abort(new UserStopRequest());
@@ -70,6 +78,12 @@ export class Dispatcher {
 
   /** Starts looking for work: at once (entries of an earlier run), then every `sweepIntervalMs`. */
   async start(): Promise<void> {
+    await this.#options.deps.store
+      .onStopRequest(({ queueKey, owner }) => {
+        if (owner === this.#owner && this.#stopHere(queueKey))
+          this.#log.info({ queueKey }, 'turn stopped at the request of another replica');
+      })
+      .catch((error: unknown) => this.#log.warn({ err: error }, 'receiving /stop requests failed'));
     const keys = await this.#options.deps.store.pendingQueueKeys();
     if (keys.length > 0) this.#log.info({ conversations: keys.length }, 'resuming unfinished messages');
     for (const key of keys) this.wake(key);

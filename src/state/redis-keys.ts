@@ -16,6 +16,7 @@
  * | `lease:<queueKey>` | string | owner id of the replica working on the queue key, `PX` = lease TTL |
  * | `answered` | hash | session key → when it was first answered (ms) |
  * | `generations` | hash | base session key → `/new` generation |
+ * | `stop` | pub/sub channel | `/stop` requests for the lease holder: `{"queueKey","owner"}` |
  *
  * Scripts derive `entry:`, `chunks:`, `sent:`, `queue:` and `dedupe:` keys from ids read inside the
  * script, so the store needs one Redis server (or a Sentinel-managed primary), not Redis Cluster.
@@ -27,6 +28,7 @@ export class RedisKeys {
   readonly queues: string;
   readonly answered: string;
   readonly generations: string;
+  readonly stopChannel: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -35,6 +37,7 @@ export class RedisKeys {
     this.queues = `${prefix}queues`;
     this.answered = `${prefix}answered`;
     this.generations = `${prefix}generations`;
+    this.stopChannel = `${prefix}stop`;
   }
 
   queue(queueKey: string): string {

@@ -1,4 +1,7 @@
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+
+import type * as Ioredis from 'ioredis';
+import type { Redis } from 'ioredis';
 
 import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
 import type { Logger } from '../log/logger.js';
@@ -47,6 +50,11 @@ export interface RedisStoreOptions {
   readonly logger?: Logger;
 }
 
+/** ioredis, loaded only when a Redis store is made (a single SQLite instance does not pay its memory). */
+function loadIoredis(): typeof Ioredis {
+  return createRequire(import.meta.url)('ioredis') as typeof Ioredis;
+}
+
 /**
  * The networked {@link StateStore} for several gateway replicas: one Redis shared by all of them.
  * Every write that must be atomic (accept, remember, finish, leases) is one Lua script, so no other
@@ -60,17 +68,21 @@ export class RedisStateStore implements StateStore {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
   readonly #dedupeTtlMs: number;
+  readonly #log: Logger | undefined;
+  /** Second connection for the `/stop` channel (a subscribed connection cannot run commands). */
+  #subscriber: Redis | undefined;
   #isFailing = false;
 
   constructor(options: RedisStoreOptions) {
     this.#keys = new RedisKeys(options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX);
     this.#dedupeTtlMs = options.dedupeTtlMs;
-    this.#redis = new Redis(options.url, {
+    this.#redis = new (loadIoredis().Redis)(options.url, {
       connectionName: 'openclaw-dingtalk-gateway',
       connectTimeout: CONNECT_TIMEOUT_MS,
       maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
     });
     const log = options.logger?.child({ component: 'state.redis' });
+    this.#log = log;
     this.#redis.on('error', (error: unknown) => {
       if (this.#isFailing) return;
       this.#isFailing = true;
@@ -154,6 +166,28 @@ export class RedisStateStore implements StateStore {
     await RELEASE_LEASE.run(this.#redis, [this.#keys.lease(queueKey)], [owner]);
   }
 
+  async requestStop(queueKey: string, owner: string): Promise<boolean> {
+    const holder = await this.#redis.get(this.#keys.lease(queueKey));
+    if (holder === null || holder === owner) return false;
+    await this.#redis.publish(this.#keys.stopChannel, JSON.stringify({ queueKey, owner: holder }));
+    return true;
+  }
+
+  async onStopRequest(listener: (request: { queueKey: string; owner: string }) => void): Promise<void> {
+    const channel = this.#keys.stopChannel;
+    if (this.#subscriber === undefined) {
+      this.#subscriber = this.#redis.duplicate();
+      this.#subscriber.on('error', () => undefined); // reported by the main connection
+    }
+    this.#subscriber.on('message', (from: string, text: string) => {
+      if (from !== channel) return;
+      const request = parseStopRequest(text);
+      if (request === undefined) this.#log?.warn('ignored a malformed /stop request');
+      else listener(request);
+    });
+    await this.#subscriber.subscribe(channel);
+  }
+
   async markStarted(id: number): Promise<number> {
     return Number(await MARK_STARTED.run(this.#redis, [this.#keys.entry(id)], []));
   }
@@ -213,6 +247,7 @@ export class RedisStateStore implements StateStore {
    * unreachable), then closes the connection. Idempotent.
    */
   async close(): Promise<void> {
+    this.#subscriber?.disconnect();
     if (this.#redis.status === 'end') return;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)));
@@ -263,4 +298,15 @@ function toRoute(conversationKey: string, fields: Record<string, string>): Reply
     staffId: fields['staffId'],
     openConversationId: fields['openConversationId'],
   };
+}
+
+function parseStopRequest(text: string): { queueKey: string; owner: string } | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { queueKey, owner } = value as Record<string, unknown>;
+    return typeof queueKey === 'string' && typeof owner === 'string' ? { queueKey, owner } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -70,6 +70,7 @@ export class SqliteStateStore implements StateStore {
   readonly #dedupeTtlMs: number;
   readonly #pending: PendingWrite[] = [];
   readonly #leases = new Map<string, { owner: string; expiresAtMs: number }>();
+  readonly #stopListeners: ((request: { queueKey: string; owner: string }) => void)[] = [];
   #isFlushScheduled = false;
   readonly #statements;
 
@@ -228,6 +229,20 @@ export class SqliteStateStore implements StateStore {
 
   releaseLease(queueKey: string, owner: string): Promise<void> {
     if (this.#leases.get(queueKey)?.owner === owner) this.#leases.delete(queueKey);
+    return Promise.resolve();
+  }
+
+  // Lease holders other than the asker only exist here when one process runs several dispatchers.
+  requestStop(queueKey: string, owner: string): Promise<boolean> {
+    const lease = this.#leases.get(queueKey);
+    if (lease === undefined || lease.owner === owner || lease.expiresAtMs <= Date.now())
+      return Promise.resolve(false);
+    for (const listener of this.#stopListeners) listener({ queueKey, owner: lease.owner });
+    return Promise.resolve(true);
+  }
+
+  onStopRequest(listener: (request: { queueKey: string; owner: string }) => void): Promise<void> {
+    this.#stopListeners.push(listener);
     return Promise.resolve();
   }
 

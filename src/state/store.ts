@@ -102,6 +102,16 @@ export interface StateStore {
   sessionGeneration(baseKey: string): Promise<number>;
   /** Rotates the session of `baseKey`; returns the new generation. */
   bumpSessionGeneration(baseKey: string): Promise<number>;
+  /**
+   * Asks the replica that holds `queueKey`'s lease, when that is not `owner`, to stop the turn it
+   * runs (a `/stop` that reached another replica). False when no other replica holds the lease.
+   */
+  requestStop(queueKey: string, owner: string): Promise<boolean>;
+  /**
+   * Calls `listener` for every stop request addressed to a lease `owner` (see `requestStop`);
+   * resolves once requests are being received.
+   */
+  onStopRequest(listener: (request: { queueKey: string; owner: string }) => void): Promise<void>;
   /** Unfinished entries (for metrics). */
   inboxDepth(): Promise<number>;
   /** Drops expired dedupe keys; returns how many. */

@@ -61,6 +61,21 @@ export function describeQueues(current: () => StateStore): void {
       .toBe(true);
     expect(await store.acquireLease('k', 'crashed', LEASE_TTL_MS)).toBe(false);
   });
+
+  it('passes a stop request to the lease holder only, and refuses one without another holder', async () => {
+    const store = current();
+    const received: { queueKey: string; owner: string }[] = [];
+    await store.onStopRequest((request) => received.push(request));
+    expect(await store.requestStop('k', 'replica-b')).toBe(false);
+    expect(await store.acquireLease('k', 'replica-a', 10_000)).toBe(true);
+    expect(await store.requestStop('k', 'replica-a')).toBe(false);
+    expect(await store.requestStop('k', 'replica-b')).toBe(true);
+    await expect
+      .poll(() => received, { timeout: 5_000, interval: 20 })
+      .toEqual([{ queueKey: 'k', owner: 'replica-a' }]);
+    await store.releaseLease('k', 'replica-a');
+    expect(await store.requestStop('k', 'replica-b')).toBe(false);
+  });
 }
 
 /** Reply routes (part of the state store contract). */

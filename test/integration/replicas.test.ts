@@ -163,6 +163,32 @@ function describeReplicas(url: string): void {
       expect(acceptedBy(b)).toBe(0);
     });
 
+    it('stops a turn running on one replica when /stop reaches the other', async () => {
+      const { dingtalk, openclaw } = harness;
+      openclaw.setHandler((request) =>
+        request.lastUserText === 'go on' ? { kind: 'hang' } : { kind: 'stream', chunks: ['unexpected'] },
+      );
+      const a = await startReplica();
+      const b = await startReplica();
+      const running = dingtalk.pushBotMessage(dingtalk.dmText('go on', { senderStaffId: 'stopper' }), {
+        connection: a.connection,
+      });
+      await dingtalk.waitForAck(running.messageId);
+      await openclaw.waitForRequests(1);
+
+      dingtalk.pushBotMessage(dingtalk.dmText('/stop', { senderStaffId: 'stopper' }), {
+        connection: b.connection,
+      });
+      await a.gateway.waitForLog((line) => line.msg === 'turn stopped at the request of another replica');
+      await expect.poll(deliveredCount, { timeout: 5_000 }).toBe(1);
+      await waitUntilIdle(a);
+      const [answer] = answersPerUser(['stopper']).get('stopper') ?? [];
+      expect(answer).toMatch(/⏹️/);
+      expect(openclaw.requests).toHaveLength(1);
+      expect(openclaw.requests[0]!.aborted).toBe(true);
+      expect(deliveredCount()).toBe(1);
+    });
+
     it(
       'finishes the conversations of a replica killed mid-turn once its leases expired',
       { timeout: 40_000 },

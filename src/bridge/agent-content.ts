@@ -1,7 +1,8 @@
 import type { MediaConfig } from '../config/types.js';
 import { describeCause } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { isTextLike, sniffImageMime } from '../media/media-kinds.js';
+import { isTextLike, mimeForFileName, sniffImageMime } from '../media/media-kinds.js';
+import type { AgentFile } from '../openclaw/agent-transport.js';
 import type { ChatContentPart } from '../openclaw/chat-client.js';
 import type { InboundMessage } from './inbound-message.js';
 import type { InboundSegment } from './message-content.js';
@@ -22,11 +23,14 @@ export interface InboundMediaSource {
 /** The user turn for the agent, and notes for the user about media that could not be passed on. */
 export interface AgentContent {
   readonly content: string | ChatContentPart[];
+  /** Inbound files to attach as they are (only with `filesAsAttachments`), named in `content`. */
+  readonly files: AgentFile[];
   readonly notes: string[];
 }
 
 interface Builder {
   readonly parts: ChatContentPart[];
+  readonly files: AgentFile[];
   readonly notes: string[];
   fetched: number;
 }
@@ -59,6 +63,7 @@ async function addMedia(
     limits: MediaConfig;
     log: Logger;
     signal: AbortSignal;
+    filesAsAttachments: boolean;
   },
 ): Promise<void> {
   const { limits } = context;
@@ -122,6 +127,13 @@ async function addMedia(
   }
   const name = segment.fileName ?? 'unnamed';
   const size = formatBytes(file.bytes.length);
+  if (context.filesAsAttachments) {
+    const isGeneric = file.contentType === undefined || /octet-stream/i.test(file.contentType);
+    const mimeType = isGeneric ? mimeForFileName(name) : (file.contentType?.split(';')[0] ?? '');
+    builder.files.push({ fileName: name, mimeType, bytes: file.bytes });
+    addText(builder, `[file "${name}", ${size}: attached]`);
+    return;
+  }
   if (file.bytes.length <= limits.inlineTextMaxBytes && isTextLike(name, file.bytes)) {
     const text = file.bytes.toString('utf8');
     const fence = fenceFor(text);
@@ -156,15 +168,23 @@ function dropLeadingChars(segments: readonly InboundSegment[], count: number): I
 
 /**
  * Builds the user turn: the speaker line in groups, the quoted message, then the message's text
- * and media in their order. Pictures become `image_url` data URIs, small text files become text,
- * other files a description, voice its transcript. Text-only messages stay a plain string.
+ * and media in their order. Pictures become `image_url` data URIs, voice its transcript; files go
+ * as attachments when the transport takes them (`filesAsAttachments`, the WebSocket transport),
+ * else small text files become text and other files a description. Text-only messages stay a
+ * plain string.
  */
 export async function buildAgentContent(
   message: InboundMessage,
   text: string,
-  context: { source: InboundMediaSource; limits: MediaConfig; log: Logger; signal: AbortSignal },
+  context: {
+    source: InboundMediaSource;
+    limits: MediaConfig;
+    log: Logger;
+    signal: AbortSignal;
+    filesAsAttachments: boolean;
+  },
 ): Promise<AgentContent> {
-  const builder: Builder = { parts: [], notes: [], fetched: 0 };
+  const builder: Builder = { parts: [], files: [], notes: [], fetched: 0 };
   const fullContext = { ...context, message };
   if (message.chatType === 'group')
     addText(builder, `[From ${message.senderNick ?? 'unknown'} (id: ${message.senderKey})]`);
@@ -183,5 +203,5 @@ export async function buildAgentContent(
   else addText(builder, text);
   const [only] = builder.parts;
   const content = builder.parts.length === 1 && only?.type === 'text' ? only.text : builder.parts;
-  return { content, notes: builder.notes };
+  return { content, files: builder.files, notes: builder.notes };
 }

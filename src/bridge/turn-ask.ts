@@ -54,6 +54,7 @@ async function agentMessages(
     limits: deps.media,
     log,
     signal,
+    filesAsAttachments: deps.agent.kind === 'ws',
   });
   const instructions = agentInstructions({
     mediaRoots: account.mediaRoots,
@@ -63,7 +64,7 @@ async function agentMessages(
     ...(instructions === undefined ? [] : [{ role: 'system' as const, content: instructions }]),
     { role: 'user', content: input.content },
   ];
-  return { messages, inputNotes: input.notes.map((note) => `⚠️ ${note}`) };
+  return { messages, files: input.files, inputNotes: input.notes.map((note) => `⚠️ ${note}`) };
 }
 
 /** Where a card for this message would go: the DM sender (needs a staffId) or the group. */
@@ -136,7 +137,7 @@ export async function streamReply(
   const signal = signals.shutdown;
   await deps.store.markStarted(record.id);
   try {
-    const { messages, inputNotes } = await agentMessages(record, account, deps, log, signal);
+    const { messages, files, inputNotes } = await agentMessages(record, account, deps, log, signal);
     const presenter = await openPresenter(record, account, deps, log, signal);
     const stopIndicator = startIndicator(record, account, deps, presenter, emit);
     const filter = new MediaTagFilter();
@@ -167,6 +168,7 @@ export async function streamReply(
         sessionKey: record.job.sessionKey,
         agentId: deps.agentId,
         messages,
+        files,
         idempotencyKey: record.dedupeKey,
         thinking: account.thinking,
         signal: signals.turn,

@@ -8,6 +8,7 @@ import {
   isTextLike,
   kindForExtension,
   kindForMime,
+  mimeForFileName,
   sniffImageMime,
 } from './media-kinds.js';
 
@@ -149,5 +150,21 @@ describe('isTextLike', () => {
     ['Makefile', utf8('all:\n'), false],
   ])('%s → %s', (name, bytes, expected) => {
     expect(isTextLike(name, bytes)).toBe(expected);
+  });
+});
+
+describe('mimeForFileName', () => {
+  it.each([
+    ['report.PDF', 'application/pdf'],
+    ['photo.jpeg', 'image/jpeg'],
+    ['photo.jpg', 'image/jpeg'],
+    ['scores.csv', 'text/csv'],
+    ['notes.md', 'text/markdown'],
+    ['data.json', 'application/json'],
+    ['main.py', 'text/plain'],
+    ['archive.7z', 'application/octet-stream'],
+    ['no-extension', 'application/octet-stream'],
+  ])('%s is %s', (name, mime) => {
+    expect(mimeForFileName(name)).toBe(mime);
   });
 });

@@ -85,6 +85,31 @@ export function extensionForMime(mime: string): string | undefined {
   return EXTENSION_BY_MIME.get(mime.split(';')[0]?.trim().toLowerCase() ?? '');
 }
 
+/** Text formats with a MIME type of their own; other text extensions are `text/plain`. */
+const TEXT_MIME_BY_EXTENSION: ReadonlyMap<string, string> = new Map([
+  ['csv', 'text/csv'],
+  ['tsv', 'text/tab-separated-values'],
+  ['md', 'text/markdown'],
+  ['markdown', 'text/markdown'],
+  ['html', 'text/html'],
+  ['htm', 'text/html'],
+  ['json', 'application/json'],
+  ['xml', 'application/xml'],
+]);
+
+/**
+ * A MIME type for a file by its name: the first MIME type DingTalk knows its extension by, a text
+ * type for the extensions of {@link TEXT_FILE_EXTENSIONS}, else `application/octet-stream`.
+ */
+export function mimeForFileName(fileName: string): string {
+  const extension = fileExtension(fileName);
+  const format = extension === 'jpeg' ? 'jpg' : extension;
+  const known = [...EXTENSION_BY_MIME].find(([, candidate]) => candidate === format)?.[0];
+  if (known !== undefined) return known;
+  if (TEXT_FILE_EXTENSIONS.has(extension)) return TEXT_MIME_BY_EXTENSION.get(extension) ?? 'text/plain';
+  return 'application/octet-stream';
+}
+
 /** The DingTalk kind for a MIME type (see {@link extensionForMime}), or `undefined`. */
 export function kindForMime(mime: string): DingTalkMediaKind | undefined {
   const extension = extensionForMime(mime);

@@ -9,10 +9,19 @@ export interface AgentTurn {
   readonly messages: readonly ChatMessage[];
   /** The DingTalk message id: the WebSocket transport passes it as `idempotencyKey`. */
   readonly idempotencyKey: string;
+  /** Inbound files to attach (WebSocket transport; over HTTP they are described in the text instead). */
+  readonly files?: readonly AgentFile[];
   /** Thinking level for this turn (WebSocket transport only; ignored over HTTP). */
   readonly thinking?: 'off' | 'minimal' | 'low' | 'medium' | 'high';
   /** Aborting stops the turn: over HTTP by closing the request, over WebSocket with `chat.abort`. */
   readonly signal: AbortSignal;
+}
+
+/** A file the user sent, handed to the agent as it is. */
+export interface AgentFile {
+  readonly fileName: string;
+  readonly mimeType: string;
+  readonly bytes: Buffer;
 }
 
 /** What happens during a turn, in order. Transports emit what they can observe. */

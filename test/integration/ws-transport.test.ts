@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { fileMessage, picture } from '../fakes/bot-message-factory.js';
 import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
 import { FAKE_OPENCLAW_WS_TOKEN, FakeOpenClawWs } from '../fakes/fake-openclaw-ws.js';
 import { GatewayProcess } from '../helpers/gateway-process.js';
-import { pngImage } from '../helpers/media-fixtures.js';
+import { pdfDocument, pngImage } from '../helpers/media-fixtures.js';
 import { testConfig } from '../helpers/test-config.js';
 
 let dingtalk: FakeDingTalk;
@@ -67,6 +68,52 @@ describe('the OpenClaw WebSocket transport, end to end', () => {
     expect(upload).toMatchObject({ fileName: 'chart.png', type: 'image' });
     expect(text).toContain(`![chart.png](${upload!.mediaId})`);
     expect(openclaw.requestsOf('chat.send')[0]!.params['thinking']).toBe('low');
+  });
+
+  it('hands inbound pictures and files to the agent as chat.send attachments', async () => {
+    await startGateway();
+    openclaw.onSend(() => ({ chunks: ['got it'] }));
+    dingtalk.registerDownload('csv-1', 'name,qty\napple,3\n', 'application/octet-stream');
+    dingtalk.registerDownload('pdf-1', pdfDocument(), 'application/pdf');
+    dingtalk.registerDownload('png-1', pngImage(), 'image/png');
+    dingtalk.pushBotMessage(
+      fileMessage('csv-1', 'stock.csv', { senderStaffId: 'att-1' }, dingtalk.botMessageContext),
+    );
+    dingtalk.pushBotMessage(
+      fileMessage('pdf-1', 'report.pdf', { senderStaffId: 'att-2' }, dingtalk.botMessageContext),
+    );
+    dingtalk.pushBotMessage(picture('png-1', { senderStaffId: 'att-3' }, dingtalk.botMessageContext));
+    await dingtalk.waitForWebhookPosts(3);
+    const sends = new Map(
+      openclaw
+        .requestsOf('chat.send')
+        .map((send) => [String(send.params['sessionKey']).split(':').at(-1), send]),
+    );
+    expect(sends.get('att-1')!.params['message']).toBe('[file "stock.csv", 17 B: attached]');
+    expect(sends.get('att-1')!.params['attachments']).toEqual([
+      {
+        type: 'file',
+        mimeType: 'text/csv',
+        fileName: 'stock.csv',
+        content: Buffer.from('name,qty\napple,3\n').toString('base64'),
+      },
+    ]);
+    expect(sends.get('att-2')!.params['attachments']).toEqual([
+      {
+        type: 'file',
+        mimeType: 'application/pdf',
+        fileName: 'report.pdf',
+        content: pdfDocument().toString('base64'),
+      },
+    ]);
+    expect(sends.get('att-3')!.params['attachments']).toEqual([
+      {
+        type: 'image',
+        mimeType: 'image/png',
+        fileName: 'image-1.png',
+        content: pngImage().toString('base64'),
+      },
+    ]);
   });
 
   it('/new resets the OpenClaw session with sessions.reset instead of rotating the key', async () => {

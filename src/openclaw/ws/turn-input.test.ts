@@ -89,6 +89,41 @@ describe('chatSendInput', () => {
       { type: 'image', mimeType: 'image/png', fileName: 'image-2.png', content: base64Of(10) },
     ]);
   });
+
+  it('attaches the turn files after the images, leaving out those over the gateway limit', () => {
+    const input = chatSendInput(
+      turn({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: '[file "scores.csv", 9 B: attached]' },
+              { type: 'image_url', image_url: { url: `data:image/png;base64,${base64Of(4)}` } },
+            ],
+          },
+        ],
+        files: [
+          { fileName: 'scores.csv', mimeType: 'text/csv', bytes: Buffer.from('a,b\n1,2\n') },
+          { fileName: 'huge.pdf', mimeType: 'application/pdf', bytes: Buffer.alloc(101) },
+        ],
+      }),
+      { maxBytes: 100 },
+    );
+
+    expect(input.droppedAttachments).toEqual(['huge.pdf']);
+    expect(input.params['message']).toBe(
+      '[file "scores.csv", 9 B: attached]\n\n[huge.pdf omitted: larger than the 100 bytes the assistant accepts]',
+    );
+    expect(input.params['attachments']).toEqual([
+      { type: 'image', mimeType: 'image/png', fileName: 'image-1.png', content: base64Of(4) },
+      {
+        type: 'file',
+        mimeType: 'text/csv',
+        fileName: 'scores.csv',
+        content: Buffer.from('a,b\n1,2\n').toString('base64'),
+      },
+    ]);
+  });
 });
 
 describe('qualifiedSessionKey', () => {

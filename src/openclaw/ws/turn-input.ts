@@ -42,7 +42,8 @@ const EXTENSIONS: Readonly<Record<string, string>> = {
 
 /**
  * Builds `chat.send`'s params: the last user message's text parts joined by blank lines as `message`,
- * its `data:` image URLs as image attachments (`image-1.png`, …), other image URLs as text lines.
+ * its `data:` image URLs as image attachments (`image-1.png`, …), other image URLs as text lines,
+ * and the turn's files as file attachments (OpenClaw inlines text files and offloads the rest).
  * Slash commands in the text are not interpreted (`suppressCommandInterpretation`): a DingTalk user
  * typing `/new` must not reset the session behind the gateway's back.
  */
@@ -79,6 +80,21 @@ export function chatSendInput(turn: AgentTurn, limits: AttachmentLimits = {}): C
       continue;
     }
     attachments.push({ type: 'image', mimeType, fileName, content });
+  }
+  for (const file of turn.files ?? []) {
+    if (limits.maxBytes !== undefined && file.bytes.length > limits.maxBytes) {
+      droppedAttachments.push(file.fileName);
+      texts.push(
+        `[${file.fileName} omitted: larger than the ${limits.maxBytes} bytes the assistant accepts]`,
+      );
+      continue;
+    }
+    attachments.push({
+      type: 'file',
+      mimeType: file.mimeType,
+      fileName: file.fileName,
+      content: file.bytes.toString('base64'),
+    });
   }
   const params: Record<string, unknown> = {
     sessionKey: qualifiedSessionKey(turn.sessionKey, turn.agentId),

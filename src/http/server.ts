@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 
 import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
@@ -28,7 +28,11 @@ export interface HttpServerDependencies {
  */
 export function buildHttpServer(deps: HttpServerDependencies): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = deps.logger.child({ component: 'http' });
-  const app = Fastify({ loggerInstance, disableRequestLogging: true, forceCloseConnections: true });
+  const app = Fastify({
+    loggerInstance,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 

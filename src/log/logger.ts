@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
+
 import pino, { type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 import type { LogLevel } from '../config/schema.js';
 import { REDACT_PATHS, REDACTED, maskUrlsDeep, maskUrlsInText } from './redact.js';
@@ -53,6 +55,8 @@ export function createLogger(options: LoggerOptions): Logger {
   const isPretty = options.pretty ?? process.stdout.isTTY;
   if (!isPretty)
     return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+  // Loaded only for a terminal: containers log JSON and do not pay for the pretty-printer.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const stream = pretty({
     translateTime: 'SYS:standard',
     ignore: 'pid,hostname,service,version',

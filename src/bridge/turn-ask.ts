@@ -10,6 +10,7 @@ import type { CardTarget } from '../dingtalk/api/card-api.js';
 import { formatReply, textFormat } from '../reply/format-reply.js';
 import type { InboxRecord } from '../state/store.js';
 import { buildAgentContent } from './agent-content.js';
+import { cardTrackId } from './interrupted-card.js';
 import { agentInstructions } from './agent-instructions.js';
 import { type AgentAnswer, askAgent } from './ask-agent.js';
 import { NOTICES, noticeFor } from './notices.js';
@@ -88,7 +89,7 @@ async function openPresenter(
   const prefix = (await deps.store.hasAnswered(record.job.sessionKey)) ? undefined : account.responsePrefix;
   const target = account.replyMode === 'card' ? cardTargetOf(record) : undefined;
   if (target !== undefined && deps.cards.isAvailable(account.id)) {
-    const outTrackId = `dtgw_${record.id}_${record.attempts + 1}`;
+    const outTrackId = cardTrackId(record, record.attempts + 1);
     const card = await CardReply.open(deps.cards, { accountId: account.id, outTrackId, target, log, signal });
     if (card !== undefined) return new CardPresenter(card, account, prefix);
   }

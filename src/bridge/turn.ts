@@ -2,6 +2,7 @@ import type { AccountConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { applyResponsePrefix, formatReply, textFormat } from '../reply/format-reply.js';
 import type { InboxRecord } from '../state/store.js';
+import { retireInterruptedCard } from './interrupted-card.js';
 import { NOTICES } from './notices.js';
 import { streamReply } from './turn-ask.js';
 import { ReplyPipeline } from './turn-delivery.js';
@@ -83,6 +84,7 @@ export async function runTurn(
     await deps.store.finish(record.id, deps.now());
     return 'undeliverable';
   }
+  await retireInterruptedCard(record, account, deps, log, signal);
   const pipeline = new ReplyPipeline(record, account, deps, log, signal);
   pipeline.resume(record.chunks.filter((chunk) => chunk.sentAtMs === undefined));
   let kind: TurnOutcome = 'answered';

@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { cardFaults } from '../fakes/fake-dingtalk-card-records.js';
@@ -45,6 +49,30 @@ describe('streaming AI card', () => {
     for (const content of card.contentHistory) expect(reply.text.startsWith(content.trim())).toBe(true);
     expect(dingtalk.webhookPosts).toHaveLength(0);
     expect(await gateway.metric('dingtalk_api_calls_total', { endpoint: 'card/createAndDeliver' })).toBe(1);
+  });
+
+  it('finishes the card of a turn cut by kill -9 as interrupted and answers in a new card', async () => {
+    const { dingtalk, openclaw } = harness;
+    const stateDir = mkdtempSync(join(tmpdir(), 'gateway-card-crash-'));
+    try {
+      const first = await harness.start({ state: { dir: stateDir } });
+      openclaw.enqueueReplies({ kind: 'stream', chunks: ['never ', 'finished'], chunkDelayMs: 2_000 });
+      dingtalk.pushBotMessage(dingtalk.dmText('crash mid card', { senderStaffId: 'card-crash' }));
+      const cut = await dingtalk.cards.waitForCard((card) => card.flowStatus === '1', 10_000);
+      await openclaw.waitForRequests(1);
+      await first.stop('SIGKILL');
+
+      await harness.start({ state: { dir: stateDir } });
+      const answer = await dingtalk.cards.waitForCard((card) => card.flowStatus === '3', 15_000);
+      expect(answer.outTrackId).not.toBe(cut.outTrackId);
+      expect(answer.text).toBe('echo: crash mid card');
+      const retired = dingtalk.cards.get(cut.outTrackId)!;
+      expect(retired.flowStatusHistory).toEqual(['1', '5']);
+      expect(retired.data['msgContent']).toMatch(/interrupted/);
+      expect(dingtalk.webhookPosts).toHaveLength(0);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 
   it('keeps a long reply within 6 card calls (the budget of a 60-second reply, on a faster clock)', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
+import { abortable } from '../../util/abortable.js';
 import type { DingTalkHttp } from './http-client.js';
 
 /** Endpoint name of the token call in errors and metrics. */
@@ -65,7 +66,12 @@ export class AccessTokenCache {
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = undefined;
     });
-    return abortable(this.#refreshing, signal);
+    if (signal === undefined) return this.#refreshing;
+    return abortable(
+      this.#refreshing,
+      signal,
+      (reason) => new DingTalkTransportError(ACCESS_TOKEN_ENDPOINT, reason),
+    );
   }
 
   /** Forgets `token` if it is still the cached one (DingTalk refused it); later tokens are kept. */
@@ -137,26 +143,4 @@ export async function withAccessToken<T>(
     cache.invalidate(token);
   }
   return fn(await cache.get(signal));
-}
-
-/** `promise`, or a `DingTalkTransportError` as soon as `signal` aborts (the promise keeps running). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(new DingTalkTransportError(ACCESS_TOKEN_ENDPOINT, signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(new DingTalkTransportError(ACCESS_TOKEN_ENDPOINT, signal.reason));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

@@ -16,7 +16,7 @@ import {
 } from '../../errors.js';
 import type { AgentEvent, AgentTransport, AgentTurn, AgentTurnSummary } from '../agent-transport.js';
 import { OpenClawTurnStreamError, TurnAbortedError } from '../chat-turn-errors.js';
-import { abortable } from './abortable.js';
+import { abortable } from '../../util/abortable.js';
 import { deliverArtifacts } from './artifact-delivery.js';
 import { ArtifactFetcher } from './artifacts.js';
 import { OpenClawWsConnection } from './connection.js';

@@ -1,14 +1,19 @@
 /** Racing a promise against an abort signal, for waits that cannot take a signal themselves. */
 
 /**
- * `promise`, or the signal's reason (an `Error` when the reason is not one) once `signal` aborts
- * first. A non-`Error` rejection of `promise` is wrapped in an `Error`. @internal
+ * `promise`, or `toError(signal.reason)` once `signal` aborts first (by default the reason itself
+ * when it is an `Error`, else an `Error('aborted')`). The promise keeps running. A non-`Error`
+ * rejection of `promise` is wrapped in an `Error`.
  */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signalError(signal));
+export function abortable<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+  toError: (reason: unknown) => Error = reasonError,
+): Promise<T> {
+  if (signal.aborted) return Promise.reject(toError(signal.reason));
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
-      reject(signalError(signal));
+      reject(toError(signal.reason));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
@@ -24,7 +29,6 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
-function signalError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
+function reasonError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error('aborted');
 }

@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import WebSocket from 'ws';
 
+import { operatorConnectParams } from '../helpers/openclaw-ws-fixtures.js';
 import { DeviceIdentity } from '../../src/openclaw/ws/device-identity.js';
 import { FAKE_REASONING_MODEL_ID, FakeModel, type ModelReply, type ModelRequest } from './fake-model.js';
 import { OpenClawPeer } from './openclaw-peer.js';
@@ -153,26 +154,6 @@ function isRunEvent(runId: string, ...states: string[]) {
   };
 }
 
-function connectParams(token: string, scopes: readonly string[], caps: readonly string[]): Json {
-  return {
-    minProtocol: 4,
-    maxProtocol: 4,
-    client: {
-      id: 'gateway-client',
-      version: '0.1.0',
-      platform: 'linux',
-      mode: 'backend',
-      displayName: 'openclaw-dingtalk-gateway',
-    },
-    role: 'operator',
-    scopes,
-    caps,
-    auth: { token },
-    locale: 'zh-CN',
-    userAgent: 'openclaw-dingtalk-gateway/0.1.0',
-  };
-}
-
 const FULL_SCOPES = ['operator.read', 'operator.write', 'operator.admin'] as const;
 
 /** Replaces every occurrence of the secrets and the run folder in a JSON document. */
@@ -265,7 +246,7 @@ async function main(): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       const client = await RawClient.open(url);
       clients.push(client);
-      const hello = await client.handshake(connectParams(peer.token, scopes, caps));
+      const hello = await client.handshake(operatorConnectParams(peer.token, scopes, caps));
       if (hello['ok'] === true) return client;
       // Right after /health answers, connect may be refused with UNAVAILABLE "gateway starting".
       const error = isJson(hello['error']) ? hello['error'] : {};
@@ -500,7 +481,7 @@ async function main(): Promise<void> {
     const deviceParams =
       (token: string | undefined, deviceToken: string | undefined) =>
       (challenge: Json): Json => {
-        const params = connectParams(token ?? '', FULL_SCOPES, ['tool-events']);
+        const params = operatorConnectParams(token ?? '', FULL_SCOPES, ['tool-events']);
         const auth: Json = {};
         if (token !== undefined) auth['token'] = token;
         if (deviceToken !== undefined) auth['deviceToken'] = deviceToken;
@@ -543,7 +524,7 @@ async function main(): Promise<void> {
     tokenOnly.close();
     const remoteNoDevice = await RawClient.open(url, remoteHeaders);
     clients.push(remoteNoDevice);
-    await remoteNoDevice.handshake(connectParams(peer.token, FULL_SCOPES, ['tool-events']));
+    await remoteNoDevice.handshake(operatorConnectParams(peer.token, FULL_SCOPES, ['tool-events']));
     remoteNoDevice.close();
     save('device-pairing', {
       loopbackWithDevice: localDevice.frames,
@@ -574,7 +555,7 @@ async function main(): Promise<void> {
     // 12. Wrong token.
     const wrong = await RawClient.open(url);
     clients.push(wrong);
-    await wrong.handshake(connectParams('wrong-token-0123456789', FULL_SCOPES, ['tool-events']));
+    await wrong.handshake(operatorConnectParams('wrong-token-0123456789', FULL_SCOPES, ['tool-events']));
     await wrong.closed();
     save('auth-failure', {
       frames: wrong.frames,

@@ -10,7 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
-import { fixtureFrames, loadFixture, type CapturedFrame } from '../helpers/openclaw-ws-fixtures.js';
+import {
+  fixtureFrames,
+  loadFixture,
+  operatorConnectParams,
+  type CapturedFrame,
+} from '../helpers/openclaw-ws-fixtures.js';
 import { FAKE_OPENCLAW_WS_TOKEN, FakeOpenClawWs, type FakeOpenClawWsOptions } from './fake-openclaw-ws.js';
 
 type Json = Record<string, unknown>;
@@ -137,24 +142,6 @@ class RawClient {
   }
 }
 
-function connectParams(token: string, scopes: string[], caps: string[]): Json {
-  return {
-    minProtocol: 4,
-    maxProtocol: 4,
-    client: {
-      id: 'gateway-client',
-      version: '0.1.0',
-      platform: 'linux',
-      mode: 'backend',
-      displayName: 'test',
-    },
-    role: 'operator',
-    scopes,
-    caps,
-    auth: { token },
-  };
-}
-
 const cleanups: (() => unknown)[] = [];
 
 afterEach(async () => {
@@ -179,7 +166,7 @@ async function client(
   await raw.waitFor((frame) => frame['event'] === 'connect.challenge');
   await raw.request(
     'connect',
-    connectParams(token, ['operator.read', 'operator.write', 'operator.admin'], caps),
+    operatorConnectParams(token, ['operator.read', 'operator.write', 'operator.admin'], caps),
   );
   return raw;
 }
@@ -279,14 +266,14 @@ async function exerciseFake(): Promise<CapturedFrame[][]> {
     wrong.close();
   });
   await wrong.waitFor((frame) => frame['event'] === 'connect.challenge');
-  await wrong.request('connect', connectParams('wrong', ['operator.read'], []));
+  await wrong.request('connect', operatorConnectParams('wrong', ['operator.read'], []));
   const starting = await start({ refuseStartingConnects: 1 });
   const refused = await RawClient.open(starting.wsUrl);
   cleanups.push(() => {
     refused.close();
   });
   await refused.waitFor((frame) => frame['event'] === 'connect.challenge');
-  await refused.request('connect', connectParams(FAKE_OPENCLAW_WS_TOKEN, ['operator.read'], []));
+  await refused.request('connect', operatorConnectParams(FAKE_OPENCLAW_WS_TOKEN, ['operator.read'], []));
   await main.waitFor((frame) => frame['event'] === 'tick');
 
   return [main.frames, observer.frames, writer.frames, wrong.frames, refused.frames];

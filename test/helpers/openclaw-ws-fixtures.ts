@@ -52,3 +52,28 @@ export function runEvents(frames: readonly CapturedFrame[], runId: string): Even
       return (frame.event === 'chat' || frame.event === 'agent') && payload?.['runId'] === runId;
     });
 }
+
+/** `connect` params of an operator client as the gateway sends them (backend mode, protocol 4). */
+export function operatorConnectParams(
+  token: string,
+  scopes: readonly string[],
+  caps: readonly string[],
+): Record<string, unknown> {
+  return {
+    minProtocol: 4,
+    maxProtocol: 4,
+    client: {
+      id: 'gateway-client',
+      version: '0.1.0',
+      platform: 'linux',
+      mode: 'backend',
+      displayName: 'openclaw-dingtalk-gateway',
+    },
+    role: 'operator',
+    scopes,
+    caps,
+    auth: { token },
+    locale: 'zh-CN',
+    userAgent: 'openclaw-dingtalk-gateway/0.1.0',
+  };
+}

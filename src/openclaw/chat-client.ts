@@ -38,6 +38,9 @@ const TRANSPORT_TIMEOUT_SLACK_MS = 5_000;
 /** Largest non-streamed JSON answer accepted. */
 const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
 
+/** Abort reason of a turn's request once the turn is over (releases a connection left mid-body). */
+const TURN_OVER = new Error('turn over');
+
 /** One agent turn. */
 export interface ChatTurnRequest {
   /**
@@ -188,8 +191,9 @@ export class OpenClawChatClient {
       turn.signal?.removeEventListener('abort', onCallerAbort);
       this.#activeTurns.delete(onClose);
       // Releases the connection when we returned at `[DONE]` before the body ended, and aborts the run
-      // when the consumer stopped iterating early. A no-op once undici finished the request.
-      controller.abort();
+      // when the consumer stopped iterating early. A no-op once undici finished the request; the
+      // shared reason spares a DOMException (and its stack trace) per turn.
+      if (!controller.signal.aborted) controller.abort(TURN_OVER);
     }
   }
 

@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher, request } from 'undici';
 
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
+import { deadlineSignal } from '../../util/deadline-signal.js';
 import { discardBody } from '../../util/discard-body.js';
 import { isStaleConnection } from '../../util/stale-connection.js';
 
@@ -77,14 +78,14 @@ export class DingTalkHttp {
     body: unknown,
     options: PostJsonOptions,
   ): Promise<unknown> {
-    const timeoutSignal = AbortSignal.timeout(options.timeoutMs ?? this.#options.requestTimeoutMs);
-    const signal =
-      options.signal === undefined ? timeoutSignal : AbortSignal.any([options.signal, timeoutSignal]);
+    const deadline = deadlineSignal(options.timeoutMs ?? this.#options.requestTimeoutMs, options.signal);
+    const { signal } = deadline;
     let answer: { status: number; text: string };
     try {
       answer = await this.#send(method, url, body, options.headers, signal);
     } catch (error) {
       if (!isStaleConnection(error) || signal.aborted) {
+        deadline.dispose();
         this.#options.onCall?.(options.endpoint, 'transport');
         throw new DingTalkTransportError(options.endpoint, error);
       }
@@ -94,8 +95,11 @@ export class DingTalkHttp {
       } catch (retryError) {
         this.#options.onCall?.(options.endpoint, 'transport');
         throw new DingTalkTransportError(options.endpoint, retryError);
+      } finally {
+        deadline.dispose();
       }
     }
+    deadline.dispose();
     const { status, text } = answer;
     this.#options.onCall?.(options.endpoint, String(status));
     return interpretAnswer(options.endpoint, status, text);

@@ -3,9 +3,8 @@ import type { Counter } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { BotMessageData } from '../../test/fakes/bot-message-factory.js';
-import { FakeDingTalk } from '../../test/fakes/fake-dingtalk.js';
-import { AccessTokenCache } from '../dingtalk/api/access-token.js';
-import { DingTalkHttp } from '../dingtalk/api/http-client.js';
+import type { FakeDingTalk } from '../../test/fakes/fake-dingtalk.js';
+import { type DingTalkApiHarness, startDingTalkApi } from '../../test/helpers/dingtalk-api.js';
 import type { ProactiveSender } from '../dingtalk/api/robot-send.js';
 import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
 import { DingTalkApiError, UndeliverableError } from '../errors.js';
@@ -31,8 +30,8 @@ const POLICY: DeliveryPolicy = {
 
 const log = pino({ level: 'silent' });
 
+let api: DingTalkApiHarness;
 let fake: FakeDingTalk;
-let http: DingTalkHttp;
 let metrics: GatewayMetrics;
 let router: ReplyRouter;
 
@@ -40,16 +39,11 @@ function makeRouter(policy: DeliveryPolicy = POLICY): ReplyRouter {
   const sender: ProactiveSender = {
     apiBase: fake.baseUrl,
     robotCode: fake.options.clientId,
-    http,
-    tokens: new AccessTokenCache({
-      http,
-      apiBase: fake.baseUrl,
-      appKey: fake.options.clientId,
-      appSecret: fake.options.clientSecret,
-    }),
+    http: api.http,
+    tokens: api.tokens,
   };
   return new ReplyRouter({
-    http,
+    http: api.http,
     proactive: new Map([[ACCOUNT, sender]]),
     allowedOrigins: new Map([[ACCOUNT, [fake.baseUrl]]]),
     policy,
@@ -58,20 +52,13 @@ function makeRouter(policy: DeliveryPolicy = POLICY): ReplyRouter {
 }
 
 beforeEach(async () => {
-  fake = await FakeDingTalk.start();
   metrics = createMetrics({ collectProcessMetrics: false });
-  http = new DingTalkHttp({
-    connectTimeoutMs: 2_000,
-    requestTimeoutMs: 2_000,
-    onCall: (endpoint, status) => metrics.dingtalkApiCalls.inc({ endpoint, status }),
-  });
+  api = await startDingTalkApi({}, (endpoint, status) => metrics.dingtalkApiCalls.inc({ endpoint, status }));
+  fake = api.fake;
   router = makeRouter();
 });
 
-afterEach(async () => {
-  await http.close();
-  await fake.close();
-});
+afterEach(() => api.close());
 
 /** The route the bridge stores for a bot message. */
 function routeOf(data: BotMessageData, overrides: Partial<ReplyRoute> = {}): ReplyRoute {
@@ -90,10 +77,6 @@ function routeOf(data: BotMessageData, overrides: Partial<ReplyRoute> = {}): Rep
 
 function sessionOf(data: BotMessageData): string {
   return new URL(data.sessionWebhook).searchParams.get('session') ?? '';
-}
-
-function requestsTo(path: string): number {
-  return fake.apiRequests.filter((r) => r.path === path).length;
 }
 
 async function counterValue<T extends string>(
@@ -197,7 +180,7 @@ describe('ReplyRouter', () => {
   it('honours the injected clock for the safety margin', async () => {
     const data = fake.dmText('hi');
     const late = new ReplyRouter({
-      http,
+      http: api.http,
       proactive: new Map(),
       allowedOrigins: new Map([[ACCOUNT, [fake.baseUrl]]]),
       policy: POLICY,
@@ -304,7 +287,7 @@ describe('ReplyRouter', () => {
     const route = routeOf(data, { webhookUrl: undefined, webhookExpiresAtMs: undefined });
 
     const error = await undeliverable(router.deliver(route, MESSAGE, log));
-    expect(requestsTo(DM_PATH)).toBe(1);
+    expect(api.requestsTo(DM_PATH)).toBe(1);
     expect(error.cause).toBeInstanceOf(DingTalkApiError);
     expect(error.cause).toMatchObject({ status: 403, apiCode: 'Forbidden.AccessDenied', retryable: false });
     expect(await replies('proactive', 'rejected')).toBe(1);
@@ -317,7 +300,7 @@ describe('ReplyRouter', () => {
     const route = routeOf(data, { webhookUrl: undefined, webhookExpiresAtMs: undefined });
 
     const error = await undeliverable(router.deliver(route, MESSAGE, log));
-    expect(requestsTo(GROUP_PATH)).toBe(ATTEMPTS);
+    expect(api.requestsTo(GROUP_PATH)).toBe(ATTEMPTS);
     expect(error.cause).toMatchObject({ status: 503 });
     expect(await replies('proactive', 'retry')).toBe(ATTEMPTS - 1);
     expect(await replies('proactive', 'error')).toBe(1);
@@ -330,8 +313,8 @@ describe('ReplyRouter', () => {
     fake.invalidateAccessTokens();
 
     await expect(router.deliver(route, MESSAGE, log)).resolves.toBe('proactive');
-    expect(requestsTo(TOKEN_PATH)).toBe(2);
-    expect(requestsTo(DM_PATH)).toBe(3);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(2);
+    expect(api.requestsTo(DM_PATH)).toBe(3);
     expect(fake.robotMessages).toHaveLength(2);
     expect(await replies('proactive', 'ok')).toBe(2);
     expect(await replies('proactive', 'retry')).toBe(0);

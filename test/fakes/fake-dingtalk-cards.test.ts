@@ -1,17 +1,13 @@
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { callFake, fakeAccessToken, type RawAnswer } from '../helpers/dingtalk-api.js';
 import { cardFaults, FAKE_AI_CARD_TEMPLATE_IDS, FakeDingTalk } from './fake-dingtalk.js';
 import type { FakeDingTalkOptions } from './fake-dingtalk.js';
 
 const CREATE = 'POST /v1.0/card/instances/createAndDeliver';
 const UPDATE = 'PUT /v1.0/card/instances';
 const STREAM = 'PUT /v1.0/card/streaming';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 let fake: FakeDingTalk | undefined;
 let token: string;
@@ -23,29 +19,18 @@ afterEach(async () => {
 
 async function startFake(options: FakeDingTalkOptions = {}): Promise<FakeDingTalk> {
   fake = await FakeDingTalk.start(options);
-  token = (
-    await call(fake, 'POST /v1.0/oauth2/accessToken', {
-      appKey: fake.options.clientId,
-      appSecret: fake.options.clientSecret,
-    })
-  ).body['accessToken'] as string;
+  token = await fakeAccessToken(fake);
   return fake;
 }
 
-/** One JSON call; `route` is `METHOD /path`. */
-async function call(
+/** One JSON call with the test's access token; `route` is `METHOD /path`. */
+function call(
   target: FakeDingTalk,
   route: string,
   body: unknown,
   headers: Record<string, string> = { 'x-acs-dingtalk-access-token': token },
-): Promise<Answer> {
-  const [method, path] = route.split(' ') as [string, string];
-  const response = await request(`${target.baseUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+): Promise<RawAnswer> {
+  return callFake(target, route, body, headers);
 }
 
 function createBody(outTrackId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {

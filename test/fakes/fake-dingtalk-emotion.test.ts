@@ -1,15 +1,10 @@
-import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { callFake, fakeAccessToken, type RawAnswer } from '../helpers/dingtalk-api.js';
 import { cardFaults, FakeDingTalk } from './fake-dingtalk.js';
 
 const REPLY = 'POST /v1.0/robot/emotion/reply';
 const RECALL = 'POST /v1.0/robot/emotion/recall';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 let fake: FakeDingTalk | undefined;
 let token: string;
@@ -21,28 +16,18 @@ afterEach(async () => {
 
 async function startFake(): Promise<FakeDingTalk> {
   fake = await FakeDingTalk.start();
-  const answer = await call(fake, 'POST /v1.0/oauth2/accessToken', {
-    appKey: fake.options.clientId,
-    appSecret: fake.options.clientSecret,
-  });
-  token = answer.body['accessToken'] as string;
+  token = await fakeAccessToken(fake);
   return fake;
 }
 
-/** One JSON POST; `route` is `METHOD /path`. */
-async function call(
+/** One JSON call with the test's access token; `route` is `METHOD /path`. */
+function call(
   target: FakeDingTalk,
   route: string,
   body: unknown,
   headers: Record<string, string> = { 'x-acs-dingtalk-access-token': token },
-): Promise<Answer> {
-  const [method, path] = route.split(' ') as [string, string];
-  const response = await request(`${target.baseUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+): Promise<RawAnswer> {
+  return callFake(target, route, body, headers);
 }
 
 describe('fake emotions', () => {

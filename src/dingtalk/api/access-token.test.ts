@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { FakeDingTalk } from '../../../test/fakes/fake-dingtalk.js';
+import { rejectionOf } from '../../../test/helpers/dingtalk-api.js';
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
 import {
   ACCESS_TOKEN_ENDPOINT,
@@ -53,16 +54,6 @@ function sendWith(token: string): Promise<unknown> {
     endpoint: 'robot/groupMessages/send',
     headers: { 'x-acs-dingtalk-access-token': token },
   });
-}
-
-/** The error `promise` rejects with. */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('AccessTokenCache', () => {

@@ -1,8 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { cardFaults, FakeDingTalk, type FakeDingTalkOptions } from '../../../test/fakes/fake-dingtalk.js';
+import {
+  cardFaults,
+  type FakeDingTalk,
+  type FakeDingTalkOptions,
+} from '../../../test/fakes/fake-dingtalk.js';
+import {
+  type DingTalkApiHarness,
+  rejectionOf as rejected,
+  startDingTalkApi,
+} from '../../../test/helpers/dingtalk-api.js';
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
-import { AccessTokenCache } from './access-token.js';
 import {
   AI_CARD_FLOW_STATUS,
   type CardApiContext,
@@ -13,7 +21,6 @@ import {
   streamCardContent,
   updateCard,
 } from './card-api.js';
-import { DingTalkHttp } from './http-client.js';
 
 const TOKEN_PATH = '/v1.0/oauth2/accessToken';
 const CREATE_PATH = '/v1.0/card/instances/createAndDeliver';
@@ -24,40 +31,22 @@ const TEMPLATE_ID = PUBLIC_AI_CARD_TEMPLATE_IDS[0];
 const DM: CardTarget = { kind: 'dm', userId: 'manager807' };
 const GROUP: CardTarget = { kind: 'group', openConversationId: 'cidAsXSBLnA==' };
 
+let api: DingTalkApiHarness;
 let fake: FakeDingTalk;
-let http: DingTalkHttp;
 let context: CardApiContext;
 let calls: string[];
 
 async function setUp(options: FakeDingTalkOptions = {}): Promise<void> {
-  fake = await FakeDingTalk.start(options);
-  calls = [];
-  http = new DingTalkHttp({
-    connectTimeoutMs: 2_000,
-    requestTimeoutMs: 2_000,
-    onCall: (endpoint, status) => calls.push(`${endpoint} ${status}`),
-  });
-  const tokens = new AccessTokenCache({
-    http,
-    apiBase: fake.baseUrl,
-    appKey: fake.options.clientId,
-    appSecret: fake.options.clientSecret,
-  });
-  context = { http, apiBase: fake.baseUrl, tokens };
+  api = await startDingTalkApi(options);
+  ({ fake, calls } = api);
+  context = { http: api.http, apiBase: fake.baseUrl, tokens: api.tokens };
 }
 
 beforeEach(async () => {
   await setUp();
 });
 
-afterEach(async () => {
-  await http.close();
-  await fake.close();
-});
-
-function requestsTo(path: string): number {
-  return fake.apiRequests.filter((r) => r.path === path).length;
-}
+afterEach(() => api.close());
 
 function create(
   outTrackId = 'card-1',
@@ -74,18 +63,15 @@ function create(
   });
 }
 
+/** The rejection of `promise`, checked to mention neither the app secret nor an access token. */
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    const texts = [(error as Error).message, error instanceof DingTalkApiError ? error.bodySnippet : ''];
-    for (const text of texts) {
-      expect(text).not.toContain(fake.options.clientSecret);
-      for (const token of fake.issuedAccessTokens) expect(text).not.toContain(token);
-    }
-    return error;
+  const error = await rejected(promise);
+  const texts = [(error as Error).message, error instanceof DingTalkApiError ? error.bodySnippet : ''];
+  for (const text of texts) {
+    expect(text).not.toContain(fake.options.clientSecret);
+    for (const token of fake.issuedAccessTokens) expect(text).not.toContain(token);
   }
-  throw new Error('expected a rejection');
+  return error;
 }
 
 describe('createAndDeliverCard', () => {
@@ -146,7 +132,7 @@ describe('createAndDeliverCard', () => {
     });
     expect((error as Error).message).toContain('robot is not a member of this group');
     expect(classifyCardError(error)).toBe('other');
-    expect(requestsTo(CREATE_PATH)).toBe(1);
+    expect(api.requestsTo(CREATE_PATH)).toBe(1);
   });
 
   it('refuses a delivery with a robotCode DingTalk does not know', async () => {
@@ -200,7 +186,7 @@ describe('the AI card flow', () => {
     expect(card?.finalizedKeys.has('msgContent')).toBe(true);
     expect(card?.updates).toHaveLength(6);
     expect(fake.cards.callsFor('card-flow')).toHaveLength(6);
-    expect(requestsTo(TOKEN_PATH)).toBe(1);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(1);
     expect(calls).toEqual([
       'oauth2/accessToken 200',
       'card/createAndDeliver 200',
@@ -274,8 +260,8 @@ describe('the AI card flow', () => {
 
     await streamCardContent({ ...context, outTrackId: 'card-r', content: 'after refresh' });
 
-    expect(requestsTo(TOKEN_PATH)).toBe(2);
-    expect(requestsTo(STREAMING_PATH)).toBe(2);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(2);
+    expect(api.requestsTo(STREAMING_PATH)).toBe(2);
     expect(fake.cards.get('card-r')?.text).toBe('after refresh');
     expect(calls.filter((c) => c.startsWith('card/streaming'))).toEqual([
       'card/streaming 400',
@@ -296,8 +282,7 @@ describe('the AI card flow', () => {
 
 describe('card failures against the fake', () => {
   it('answers 403 QpsLimit above the per-app limit, classified as throttled', async () => {
-    await http.close();
-    await fake.close();
+    await api.close();
     await setUp({ cardQpsLimit: 2 });
     await create('card-q');
     await streamCardContent({ ...context, outTrackId: 'card-q', content: 'a' });

@@ -1,8 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { cardFaults, FakeDingTalk } from '../../../test/fakes/fake-dingtalk.js';
+import { cardFaults, type FakeDingTalk } from '../../../test/fakes/fake-dingtalk.js';
+import {
+  type DingTalkApiHarness,
+  rejectionOf as rejected,
+  startDingTalkApi,
+} from '../../../test/helpers/dingtalk-api.js';
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
-import { AccessTokenCache } from './access-token.js';
 import {
   addReaction,
   DEFAULT_EMOTION_BACKGROUND_ID,
@@ -11,36 +15,24 @@ import {
   recallReaction,
   type ReactionOptions,
 } from './emotion.js';
-import { DingTalkHttp } from './http-client.js';
 
 const TOKEN_PATH = '/v1.0/oauth2/accessToken';
 const REPLY_PATH = '/v1.0/robot/emotion/reply';
 const RECALL_PATH = '/v1.0/robot/emotion/recall';
 const THINKING = '思考中';
 
+let api: DingTalkApiHarness;
 let fake: FakeDingTalk;
-let http: DingTalkHttp;
 let reaction: ReactionOptions;
 let calls: string[];
 
 beforeEach(async () => {
-  fake = await FakeDingTalk.start();
-  calls = [];
-  http = new DingTalkHttp({
-    connectTimeoutMs: 2_000,
-    requestTimeoutMs: 2_000,
-    onCall: (endpoint, status) => calls.push(`${endpoint} ${status}`),
-  });
-  const tokens = new AccessTokenCache({
-    http,
-    apiBase: fake.baseUrl,
-    appKey: fake.options.clientId,
-    appSecret: fake.options.clientSecret,
-  });
+  api = await startDingTalkApi();
+  ({ fake, calls } = api);
   reaction = {
-    http,
+    http: api.http,
     apiBase: fake.baseUrl,
-    tokens,
+    tokens: api.tokens,
     robotCode: fake.options.clientId,
     openMsgId: 'msgA1',
     openConversationId: 'cidAsXSBLnA==',
@@ -48,23 +40,13 @@ beforeEach(async () => {
   };
 });
 
-afterEach(async () => {
-  await http.close();
-  await fake.close();
-});
+afterEach(() => api.close());
 
-function requestsTo(path: string): number {
-  return fake.apiRequests.filter((r) => r.path === path).length;
-}
-
+/** The rejection of `promise`, checked to mention no access token. */
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    for (const token of fake.issuedAccessTokens) expect((error as Error).message).not.toContain(token);
-    return error;
-  }
-  throw new Error('expected a rejection');
+  const error = await rejected(promise);
+  for (const token of fake.issuedAccessTokens) expect((error as Error).message).not.toContain(token);
+  return error;
 }
 
 describe('reactionBody', () => {
@@ -118,8 +100,8 @@ describe('addReaction and recallReaction', () => {
 
     await recallReaction(reaction);
 
-    expect(requestsTo(TOKEN_PATH)).toBe(2);
-    expect(requestsTo(RECALL_PATH)).toBe(2);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(2);
+    expect(api.requestsTo(RECALL_PATH)).toBe(2);
     expect(fake.emotions.activeReactions('msgA1')).toEqual([]);
   });
 

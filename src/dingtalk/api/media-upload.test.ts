@@ -2,11 +2,16 @@ import { inspect } from 'node:util';
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { FakeDingTalk } from '../../../test/fakes/fake-dingtalk.js';
+import type { FakeDingTalk } from '../../../test/fakes/fake-dingtalk.js';
+import {
+  type DingTalkApiHarness,
+  rejectionOf,
+  startDingTalkApi,
+} from '../../../test/helpers/dingtalk-api.js';
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
 import type { OutgoingMessage } from '../outgoing-message.js';
-import { AccessTokenCache } from './access-token.js';
-import { DingTalkHttp } from './http-client.js';
+import type { AccessTokenCache } from './access-token.js';
+import type { DingTalkHttp } from './http-client.js';
 import {
   MAX_MEDIA_BYTES,
   MEDIA_UPLOAD_ENDPOINT,
@@ -19,25 +24,17 @@ import { sendProactive } from './robot-send.js';
 const UPLOAD_PATH = '/media/upload';
 const TOKEN_PATH = '/v1.0/oauth2/accessToken';
 
+let api: DingTalkApiHarness;
 let fake: FakeDingTalk;
 let http: DingTalkHttp;
 let tokens: AccessTokenCache;
 
 beforeEach(async () => {
-  fake = await FakeDingTalk.start();
-  http = new DingTalkHttp({ connectTimeoutMs: 2_000, requestTimeoutMs: 2_000 });
-  tokens = new AccessTokenCache({
-    http,
-    apiBase: fake.baseUrl,
-    appKey: fake.options.clientId,
-    appSecret: fake.options.clientSecret,
-  });
+  api = await startDingTalkApi();
+  ({ fake, http, tokens } = api);
 });
 
-afterEach(async () => {
-  await http.close();
-  await fake.close();
-});
+afterEach(() => api.close());
 
 function options(overrides: Partial<UploadMediaOptions> = {}): UploadMediaOptions {
   return {
@@ -51,25 +48,12 @@ function options(overrides: Partial<UploadMediaOptions> = {}): UploadMediaOption
   };
 }
 
-function requestsTo(path: string): number {
-  return fake.apiRequests.filter((r) => r.path === path).length;
-}
-
 /** Fails when the error, its message, its fields or its cause chain mention any token the fake issued. */
 function expectNoToken(error: unknown): void {
   const text = `${String(error)} ${inspect(error, { depth: 6 })}`;
   expect(fake.issuedAccessTokens.length).toBeGreaterThan(0);
   for (const token of fake.issuedAccessTokens) expect(text).not.toContain(token);
   expect(text).not.toContain('access_token=');
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('uploadMedia', () => {
@@ -110,7 +94,7 @@ describe('uploadMedia', () => {
   });
 
   it('surfaces a format DingTalk refuses as a non-retryable DingTalkApiError', async () => {
-    const error = await failureOf(uploadMedia(options({ type: 'file', fileName: 'notes.txt' })));
+    const error = await rejectionOf(uploadMedia(options({ type: 'file', fileName: 'notes.txt' })));
 
     expect(error).toBeInstanceOf(DingTalkApiError);
     expect(error).toMatchObject({
@@ -148,8 +132,8 @@ describe('uploadMedia', () => {
 
     await uploadMedia(options({ fileName: 'second.png' }));
 
-    expect(requestsTo(TOKEN_PATH)).toBe(2);
-    expect(requestsTo(UPLOAD_PATH)).toBe(3);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(2);
+    expect(api.requestsTo(UPLOAD_PATH)).toBe(3);
     expect(fake.uploads.map((u) => u.fileName)).toEqual(['photo.png', 'second.png']);
     expect(fake.apiRequests.filter((r) => r.path === UPLOAD_PATH)[2]?.query['access_token']).toBe(
       fake.issuedAccessTokens[1],
@@ -162,11 +146,11 @@ describe('uploadMedia', () => {
       body: { errcode: Number(errcode), errmsg: '不合法的access_token' },
     }));
 
-    const error = await failureOf(uploadMedia(options()));
+    const error = await rejectionOf(uploadMedia(options()));
 
     expect(error).toMatchObject({ name: 'DingTalkApiError', apiCode: errcode, retryable: false });
-    expect(requestsTo(UPLOAD_PATH)).toBe(2);
-    expect(requestsTo(TOKEN_PATH)).toBe(2);
+    expect(api.requestsTo(UPLOAD_PATH)).toBe(2);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(2);
     expectNoToken(error);
   });
 
@@ -174,14 +158,14 @@ describe('uploadMedia', () => {
     fake.scriptUpload(() => ({ status: 200, body: { errcode: 90002, errmsg: 'too many requests' } }));
 
     await expect(uploadMedia(options())).rejects.toMatchObject({ apiCode: '90002', retryable: true });
-    expect(requestsTo(UPLOAD_PATH)).toBe(1);
+    expect(api.requestsTo(UPLOAD_PATH)).toBe(1);
   });
 
   it('reports a dropped connection as DingTalkTransportError without the token anywhere', async () => {
     fake.scriptApi(UPLOAD_PATH, () => ({ destroySocket: true }));
     const onCall = vi.fn();
 
-    const error = await failureOf(uploadMedia(options({ onCall })));
+    const error = await rejectionOf(uploadMedia(options({ onCall })));
 
     expect(error).toBeInstanceOf(DingTalkTransportError);
     expect((error as Error).message).toContain(MEDIA_UPLOAD_ENDPOINT);

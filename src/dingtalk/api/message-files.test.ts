@@ -4,9 +4,10 @@ import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { FakeDingTalk, type ScriptedResponse } from '../../../test/fakes/fake-dingtalk.js';
+import { type DingTalkApiHarness, startDingTalkApi } from '../../../test/helpers/dingtalk-api.js';
 import { DingTalkApiError } from '../../errors.js';
-import { AccessTokenCache } from './access-token.js';
-import { DingTalkHttp } from './http-client.js';
+import type { AccessTokenCache } from './access-token.js';
+import type { DingTalkHttp } from './http-client.js';
 import {
   downloadFile,
   downloadHostsFor,
@@ -21,25 +22,17 @@ const RESOLVE_PATH = '/v1.0/robot/messageFiles/download';
 const TOKEN_PATH = '/v1.0/oauth2/accessToken';
 const LIMITS: DownloadFileOptions = { maxBytes: 1_000_000, timeoutMs: 5_000, retryDelayMs: 1 };
 
+let api: DingTalkApiHarness;
 let fake: FakeDingTalk;
 let http: DingTalkHttp;
 let tokens: AccessTokenCache;
 
 beforeEach(async () => {
-  fake = await FakeDingTalk.start();
-  http = new DingTalkHttp({ connectTimeoutMs: 2_000, requestTimeoutMs: 2_000 });
-  tokens = new AccessTokenCache({
-    http,
-    apiBase: fake.baseUrl,
-    appKey: fake.options.clientId,
-    appSecret: fake.options.clientSecret,
-  });
+  api = await startDingTalkApi();
+  ({ fake, http, tokens } = api);
 });
 
-afterEach(async () => {
-  await http.close();
-  await fake.close();
-});
+afterEach(() => api.close());
 
 function resolve(downloadCode: string, signal?: AbortSignal): Promise<string> {
   return resolveDownloadUrl({

@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { FakeDingTalk } from '../../../test/fakes/fake-dingtalk.js';
+import type { FakeDingTalk } from '../../../test/fakes/fake-dingtalk.js';
+import { type DingTalkApiHarness, startDingTalkApi } from '../../../test/helpers/dingtalk-api.js';
 import { DingTalkApiError, DingTalkTransportError, GatewayError } from '../../errors.js';
 import type { OutgoingMessage } from '../outgoing-message.js';
-import { AccessTokenCache } from './access-token.js';
-import { DingTalkHttp } from './http-client.js';
 import {
   MAX_MSG_PARAM_BYTES,
   ProactiveMessageTooLargeError,
@@ -23,34 +22,17 @@ const GROUP: ProactiveTarget = { kind: 'group', openConversationId: 'cidAsXSBLnA
 const MARKDOWN: OutgoingMessage = { kind: 'markdown', title: 'Reply', text: '**hello** 你好' };
 const TEXT: OutgoingMessage = { kind: 'text', text: 'plain 文本' };
 
+let api: DingTalkApiHarness;
 let fake: FakeDingTalk;
-let http: DingTalkHttp;
 let sender: ProactiveSender;
 
 beforeEach(async () => {
-  fake = await FakeDingTalk.start();
-  http = new DingTalkHttp({ connectTimeoutMs: 2_000, requestTimeoutMs: 2_000 });
-  sender = {
-    apiBase: fake.baseUrl,
-    robotCode: fake.options.clientId,
-    http,
-    tokens: new AccessTokenCache({
-      http,
-      apiBase: fake.baseUrl,
-      appKey: fake.options.clientId,
-      appSecret: fake.options.clientSecret,
-    }),
-  };
+  api = await startDingTalkApi();
+  fake = api.fake;
+  sender = { apiBase: fake.baseUrl, robotCode: fake.options.clientId, http: api.http, tokens: api.tokens };
 });
 
-afterEach(async () => {
-  await http.close();
-  await fake.close();
-});
-
-function requestsTo(path: string): number {
-  return fake.apiRequests.filter((r) => r.path === path).length;
-}
+afterEach(() => api.close());
 
 /** The DingTalkApiError `promise` rejects with, after checking it leaks neither secret nor token. */
 async function apiErrorOf(promise: Promise<unknown>): Promise<DingTalkApiError> {
@@ -183,7 +165,7 @@ describe('sendProactive', () => {
     await sendProactive(sender, DM, TEXT);
     await sendProactive(sender, GROUP, TEXT);
 
-    expect(requestsTo(TOKEN_PATH)).toBe(1);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(1);
     expect(fake.robotMessages).toHaveLength(2);
   });
 
@@ -193,8 +175,8 @@ describe('sendProactive', () => {
 
     await sendProactive(sender, GROUP, TEXT);
 
-    expect(requestsTo(TOKEN_PATH)).toBe(2);
-    expect(requestsTo(GROUP_PATH)).toBe(3);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(2);
+    expect(api.requestsTo(GROUP_PATH)).toBe(3);
     expect(fake.robotMessages).toHaveLength(2);
     expect(fake.robotMessages[1]?.body).toMatchObject({ robotCode: fake.options.clientId });
   });
@@ -207,8 +189,8 @@ describe('sendProactive', () => {
     const error = await apiErrorOf(sendProactive(sender, GROUP, TEXT));
 
     expect(error).toMatchObject({ status: 400, apiCode: 'InvalidAuthentication', retryable: false });
-    expect(requestsTo(GROUP_PATH)).toBe(2);
-    expect(requestsTo(TOKEN_PATH)).toBe(2);
+    expect(api.requestsTo(GROUP_PATH)).toBe(2);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(2);
   });
 
   it('refuses a user DingTalk lists as invalid, without retrying', async () => {
@@ -224,7 +206,7 @@ describe('sendProactive', () => {
       apiCode: 'invalidStaffIdList',
       retryable: false,
     });
-    expect(requestsTo(DM_PATH)).toBe(1);
+    expect(api.requestsTo(DM_PATH)).toBe(1);
   });
 
   it('reports a flow-controlled user as retryable', async () => {
@@ -235,7 +217,7 @@ describe('sendProactive', () => {
     const error = await apiErrorOf(sendProactive(sender, DM, TEXT));
 
     expect(error).toMatchObject({ apiCode: 'flowControlled', retryable: true });
-    expect(requestsTo(DM_PATH)).toBe(1);
+    expect(api.requestsTo(DM_PATH)).toBe(1);
   });
 
   it('returns the processQueryKey of a scripted answer', async () => {
@@ -250,8 +232,8 @@ describe('sendProactive', () => {
     const error = await apiErrorOf(sendProactive(sender, GROUP, TEXT));
 
     expect(error).toMatchObject({ status: 403, apiCode: code, retryable: false });
-    expect(requestsTo(GROUP_PATH)).toBe(1);
-    expect(requestsTo(TOKEN_PATH)).toBe(1);
+    expect(api.requestsTo(GROUP_PATH)).toBe(1);
+    expect(api.requestsTo(TOKEN_PATH)).toBe(1);
   });
 
   it('reports a 5xx as retryable and does not retry it itself', async () => {
@@ -259,7 +241,7 @@ describe('sendProactive', () => {
     const error = await apiErrorOf(sendProactive(sender, DM, MARKDOWN));
 
     expect(error).toMatchObject({ status: 502, retryable: true, endpoint: 'robot/oToMessages/batchSend' });
-    expect(requestsTo(DM_PATH)).toBe(1);
+    expect(api.requestsTo(DM_PATH)).toBe(1);
   });
 
   it('passes on the parameter errors of the fake as non-retryable', async () => {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
+import { GroupCommit } from './sqlite-group-commit.js';
 import { migrate } from './sqlite-migrations.js';
+import { type ChunkRow, type InboxRow, type RouteRow, toChunk, toRecord, toRoute } from './sqlite-rows.js';
 import type {
   AcceptResult,
   InboxRecord,
@@ -12,7 +14,6 @@ import type {
   ReplyRoute,
   StateStore,
   StoredChunk,
-  StoredJob,
 } from './store.js';
 
 /** File name of the database inside `state.dir`. */
@@ -25,53 +26,18 @@ export interface SqliteStoreOptions {
   readonly dedupeTtlMs: number;
 }
 
-interface InboxRow {
-  id: number;
-  dedupe_key: string;
-  account_id: string;
-  queue_key: string;
-  job_json: string;
-  attempts: number;
-  reply_complete: number;
-  accepted_at_ms: number;
-}
-
-interface ChunkRow {
-  inbox_id: number;
-  idx: number;
-  message_json: string;
-  sent_at_ms: number | null;
-}
-
-interface RouteRow {
-  conversation_key: string;
-  account_id: string;
-  chat_type: 'dm' | 'group';
-  webhook_url: string | null;
-  webhook_expires_at_ms: number | null;
-  staff_id: string | null;
-  open_conversation_id: string | null;
-}
-
-interface PendingWrite {
-  readonly run: () => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /**
  * The embedded {@link StateStore}: one SQLite file in WAL mode with `synchronous=FULL`, so an
- * acknowledged message survives a crash of the process or the machine. Writes on the ACK path
- * (`accept`, `remember`) are grouped: every call made in the same event-loop turn commits in one
- * transaction (one fsync), each call in its own savepoint so one failure does not fail the others.
+ * acknowledged message survives a crash of the process or the machine. Writes are group-committed
+ * (`sqlite-group-commit.ts`): every write made in the same event-loop turn shares one transaction
+ * and one fsync, each in its own savepoint so one failure does not fail the others.
  */
 export class SqliteStateStore implements StateStore {
   readonly #db: Database.Database;
   readonly #dedupeTtlMs: number;
-  readonly #pending: PendingWrite[] = [];
+  readonly #groupCommit: GroupCommit;
   readonly #leases = new Map<string, { owner: string; expiresAtMs: number }>();
   readonly #stopListeners: ((request: { queueKey: string; owner: string }) => void)[] = [];
-  #isFlushScheduled = false;
   readonly #statements;
 
   constructor(options: SqliteStoreOptions) {
@@ -90,6 +56,7 @@ export class SqliteStateStore implements StateStore {
       throw error;
     }
     this.#statements = this.#prepare();
+    this.#groupCommit = new GroupCommit(this.#db);
   }
 
   #prepare() {
@@ -157,7 +124,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   accept(entry: NewInboxEntry, route: ReplyRoute): Promise<AcceptResult> {
-    return this.#batched(() => {
+    return this.#groupCommit.run(() => {
       if (this.#isClaimed(entry.dedupeKey, entry.acceptedAtMs)) return { status: 'duplicate' };
       const s = this.#statements;
       s.dedupeClaim.run(entry.dedupeKey, null);
@@ -174,7 +141,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   remember(dedupeKey: string, nowMs: number): Promise<'remembered' | 'duplicate'> {
-    return this.#batched(() => {
+    return this.#groupCommit.run(() => {
       if (this.#isClaimed(dedupeKey, nowMs)) return 'duplicate';
       this.#statements.dedupeClaim.run(dedupeKey, nowMs + this.#dedupeTtlMs);
       return 'remembered';
@@ -250,14 +217,14 @@ export class SqliteStateStore implements StateStore {
   // conversations in flight, one fsync covers all of a turn of the event loop (BENCHMARKS.md).
 
   markStarted(id: number): Promise<number> {
-    return this.#batched(() => {
+    return this.#groupCommit.run(() => {
       this.#statements.inboxStart.run(id);
       return this.#statements.inboxGet.get(id)?.attempts ?? 0;
     });
   }
 
   planReply(id: number, messages: readonly OutgoingMessage[], isComplete: boolean): Promise<void> {
-    return this.#batched(() => {
+    return this.#groupCommit.run(() => {
       const s = this.#statements;
       let index = s.chunksNextIndex.get(id)?.next ?? 0;
       for (const message of messages) s.chunkInsert.run(id, index++, JSON.stringify(message));
@@ -266,13 +233,13 @@ export class SqliteStateStore implements StateStore {
   }
 
   markChunkSent(id: number, index: number, nowMs: number): Promise<void> {
-    return this.#batched(() => {
+    return this.#groupCommit.run(() => {
       this.#statements.chunkSent.run(nowMs, id, index);
     });
   }
 
   finish(id: number, nowMs: number): Promise<void> {
-    return this.#batched(() => {
+    return this.#groupCommit.run(() => {
       const s = this.#statements;
       const row = s.inboxGet.get(id);
       if (row === undefined) return;
@@ -295,7 +262,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   markAnswered(sessionKey: string, nowMs: number): Promise<void> {
-    return this.#batched(() => {
+    return this.#groupCommit.run(() => {
       this.#statements.answeredPut.run(sessionKey, nowMs);
     });
   }
@@ -325,7 +292,7 @@ export class SqliteStateStore implements StateStore {
 
   close(): Promise<void> {
     return settle(() => {
-      this.#flush();
+      this.#groupCommit.flush();
       if (this.#db.open) this.#db.close();
     });
   }
@@ -352,43 +319,6 @@ export class SqliteStateStore implements StateStore {
       route.openConversationId ?? existing?.open_conversation_id ?? null,
     );
   }
-
-  #batched<T>(run: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ run, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#isFlushScheduled) {
-        this.#isFlushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
-  }
-
-  #flush(): void {
-    this.#isFlushScheduled = false;
-    const batch = this.#pending.splice(0);
-    if (batch.length === 0) return;
-    const results: { ok: boolean; value: unknown }[] = [];
-    try {
-      this.#db.transaction(() => {
-        for (const write of batch) {
-          try {
-            // A nested transaction is a savepoint: a failing write rolls back alone.
-            results.push({ ok: true, value: this.#db.transaction(write.run)() });
-          } catch (error) {
-            results.push({ ok: false, value: error });
-          }
-        }
-      })();
-    } catch (error) {
-      for (const write of batch) write.reject(error);
-      return;
-    }
-    batch.forEach((write, index) => {
-      const result = results[index];
-      if (result?.ok === true) write.resolve(result.value);
-      else write.reject(result?.value);
-    });
-  }
 }
 
 /** Runs a synchronous SQLite operation; a throw becomes a rejection, as the async contract promises. */
@@ -398,38 +328,4 @@ function settle<T>(operation: () => T): Promise<T> {
   } catch (error) {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
-}
-
-function toChunk(row: ChunkRow): StoredChunk {
-  return {
-    index: row.idx,
-    message: JSON.parse(row.message_json) as OutgoingMessage,
-    sentAtMs: row.sent_at_ms ?? undefined,
-  };
-}
-
-function toRecord(row: InboxRow, chunks: StoredChunk[]): InboxRecord {
-  return {
-    id: row.id,
-    dedupeKey: row.dedupe_key,
-    accountId: row.account_id,
-    queueKey: row.queue_key,
-    job: JSON.parse(row.job_json) as StoredJob,
-    acceptedAtMs: row.accepted_at_ms,
-    attempts: row.attempts,
-    chunks,
-    isReplyComplete: row.reply_complete === 1,
-  };
-}
-
-function toRoute(row: RouteRow): ReplyRoute {
-  return {
-    conversationKey: row.conversation_key,
-    accountId: row.account_id,
-    chatType: row.chat_type,
-    webhookUrl: row.webhook_url ?? undefined,
-    webhookExpiresAtMs: row.webhook_expires_at_ms ?? undefined,
-    staffId: row.staff_id ?? undefined,
-    openConversationId: row.open_conversation_id ?? undefined,
-  };
 }

@@ -55,7 +55,7 @@ async function agentMessages(
     limits: deps.media,
     log,
     signal,
-    filesAsAttachments: deps.agent.kind === 'ws',
+    filesAsAttachments: deps.agent.takesFileAttachments,
   });
   const instructions = agentInstructions({
     mediaRoots: account.mediaRoots,

@@ -60,6 +60,8 @@ export interface AgentTurnSummary {
  */
 export interface AgentTransport {
   readonly kind: 'http' | 'ws';
+  /** Whether `AgentTurn.files` reach the agent as files; otherwise the bridge describes them in the text. */
+  readonly takesFileAttachments: boolean;
   run(turn: AgentTurn): AsyncGenerator<AgentEvent, AgentTurnSummary>;
   /** Starts a fresh agent session for `sessionKey` (WebSocket: `sessions.reset`); false when unsupported. */
   resetSession(sessionKey: string, agentId: string): Promise<boolean>;

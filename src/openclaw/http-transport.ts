@@ -7,6 +7,7 @@ import type { OpenClawChatClient } from './chat-client.js';
  */
 export class HttpAgentTransport implements AgentTransport {
   readonly kind = 'http';
+  readonly takesFileAttachments = false;
   readonly #client: OpenClawChatClient;
 
   constructor(client: OpenClawChatClient) {

@@ -79,30 +79,39 @@ export class DingTalkHttp {
     options: PostJsonOptions,
   ): Promise<unknown> {
     const deadline = deadlineSignal(options.timeoutMs ?? this.#options.requestTimeoutMs, options.signal);
-    const { signal } = deadline;
-    let answer: { status: number; text: string };
     try {
-      answer = await this.#send(method, url, body, options.headers, signal);
-    } catch (error) {
-      if (!isStaleConnection(error) || signal.aborted) {
-        deadline.dispose();
-        this.#options.onCall?.(options.endpoint, 'transport');
-        throw new DingTalkTransportError(options.endpoint, error);
-      }
-      // A pooled connection the server had just closed: nothing reached it, so once more at once.
-      try {
-        answer = await this.#send(method, url, body, options.headers, signal);
-      } catch (retryError) {
-        this.#options.onCall?.(options.endpoint, 'transport');
-        throw new DingTalkTransportError(options.endpoint, retryError);
-      } finally {
-        deadline.dispose();
-      }
+      const { status, text } = await this.#sendRetryingStale(method, url, body, options, deadline.signal);
+      this.#options.onCall?.(options.endpoint, String(status));
+      return interpretAnswer(options.endpoint, status, text);
+    } finally {
+      deadline.dispose();
     }
-    deadline.dispose();
-    const { status, text } = answer;
-    this.#options.onCall?.(options.endpoint, String(status));
-    return interpretAnswer(options.endpoint, status, text);
+  }
+
+  /** {@link #send}, once more at once when a pooled connection turned out stale; transport failures typed. */
+  async #sendRetryingStale(
+    method: JsonMethod,
+    url: string,
+    body: unknown,
+    options: PostJsonOptions,
+    signal: AbortSignal,
+  ): Promise<{ status: number; text: string }> {
+    try {
+      return await this.#send(method, url, body, options.headers, signal);
+    } catch (error) {
+      if (!isStaleConnection(error) || signal.aborted) throw this.#transportFailure(options.endpoint, error);
+    }
+    // A pooled connection the server had just closed: nothing reached it, so once more at once.
+    try {
+      return await this.#send(method, url, body, options.headers, signal);
+    } catch (retryError) {
+      throw this.#transportFailure(options.endpoint, retryError);
+    }
+  }
+
+  #transportFailure(endpoint: string, error: unknown): DingTalkTransportError {
+    this.#options.onCall?.(endpoint, 'transport');
+    return new DingTalkTransportError(endpoint, error);
   }
 
   async #send(

@@ -57,6 +57,7 @@ interface TurnProgress {
  */
 export class WsAgentTransport implements AgentTransport {
   readonly kind = 'ws';
+  readonly takesFileAttachments = true;
   readonly connection: OpenClawWsConnection;
   readonly #options: WsAgentTransportOptions;
   readonly #artifacts: ArtifactFetcher;

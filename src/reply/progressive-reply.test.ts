@@ -72,6 +72,26 @@ describe('ProgressiveReply', () => {
     expect(withoutFences(all.map((message) => message.text).join('\n'))).toBe(withoutFences(text));
   });
 
+  it('cuts as soon as the break after a long code block arrives, streamed one character at a time', () => {
+    const code = ['```', ...Array.from({ length: 12 }, (_, index) => `line${index} = ${index};`), '```'].join(
+      '\n',
+    );
+    const reply = new ProgressiveReply(FORMAT, undefined);
+    const text = `${code}\n\nAfter the code.`; // ASCII only: one UTF-16 unit per character
+    const pushes = Array.from({ length: text.length }, (_, index) => reply.push(text.charAt(index)));
+    const firstEmitted = pushes.findIndex((messages) => messages.length > 0);
+    // Nothing can be cut inside the block; the block goes out once the blank line after it is complete.
+    expect(firstEmitted).toBe(code.length + 1);
+    expect(pushes[firstEmitted]!.map((message) => message.text).join('\n')).toContain('line11 = 11;');
+    expect(reply.end([]).map((message) => message.text)).toEqual(['After the code.']);
+  });
+
+  it('cuts at an earlier break once the text grows past one message, even without a newline in the delta', () => {
+    const reply = new ProgressiveReply(FORMAT, undefined);
+    expect(reply.push(`${'a'.repeat(50)}\n\n${'b'.repeat(60)}`)).toEqual([]);
+    expect(reply.push('b'.repeat(20)).map((message) => message.text)).toEqual(['a'.repeat(50)]);
+  });
+
   it('puts the response prefix on the first message only, and the trailer after the rest', () => {
     const text = paragraphs.slice(0, 4).join('\n\n');
     const { all } = stream(text, 10, FORMAT, '[bot]', ['⚠️ notice']);

@@ -24,6 +24,8 @@ export class ProgressiveReply {
   #prefix: string | undefined;
   #pending = '';
   #hasEmitted = false;
+  /** No cut point in `#pending` as it is: none can appear before a newline arrives. */
+  #isUncuttable = false;
 
   constructor(format: ReplyFormat, responsePrefix: string | undefined) {
     this.#format = format;
@@ -34,7 +36,11 @@ export class ProgressiveReply {
   push(text: string): TextualMessage[] {
     this.#pending += text;
     if (this.#pending.length <= this.#format.maxChars) return [];
+    // Streaming deltas are small: without a newline no paragraph break (or fence end before one) is
+    // new, so skip re-scanning the whole pending text on every delta of a long code block or table.
+    if (this.#isUncuttable && !text.includes('\n')) return [];
     const cut = this.#cutPoint();
+    this.#isUncuttable = cut === undefined;
     if (cut === undefined) return [];
     const piece = this.#pending.slice(0, cut);
     this.#pending = this.#pending.slice(cut + PARAGRAPH_BREAK.length).replace(/^\n+/, '');
@@ -45,6 +51,7 @@ export class ProgressiveReply {
   end(trailer: readonly string[]): TextualMessage[] {
     const rest = [this.#pending.trim(), ...trailer].filter((part) => part !== '').join(PARAGRAPH_BREAK);
     this.#pending = '';
+    this.#isUncuttable = false;
     return rest === '' ? [] : this.#emit(rest);
   }
 
@@ -60,9 +67,10 @@ export class ProgressiveReply {
   #cutPoint(): number | undefined {
     const text = this.#pending;
     const blocks = findFencedBlocks(text);
+    const firstContent = text.search(/\S/);
     let best: number | undefined;
     for (let at = text.indexOf(PARAGRAPH_BREAK); at !== -1; at = text.indexOf(PARAGRAPH_BREAK, at + 1)) {
-      if (text.slice(0, at).trim() === '' || isInsideFence(blocks, at)) continue;
+      if (firstContent === -1 || firstContent >= at || isInsideFence(blocks, at)) continue;
       if (best !== undefined && at > this.#format.maxChars && best <= this.#format.maxChars) break;
       best = at;
     }

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename } from 'node:path';
 
 import type { MediaConfig } from '../config/types.js';
 import type { MediaMessage } from '../dingtalk/outgoing-message.js';
 import { describeCause } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { type MediaAttachment, extractMediaTags } from '../media/media-tags.js';
-import { checkUploadable } from '../media/media-kinds.js';
+import { checkUploadable, fileExtension, mimeForFileName } from '../media/media-kinds.js';
 import { RemoteFetchError } from '../media/remote-fetch.js';
 import { probeDurationMs } from '../media/media-probe.js';
 import { resolveMediaPath } from '../media/path-guard.js';
@@ -54,20 +54,6 @@ const REFUSAL_TEXT: Record<string, string> = {
   'unsupported-type': 'file type not supported by DingTalk',
 };
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.bmp': 'image/bmp',
-  '.mp3': 'audio/mpeg',
-  '.wav': 'audio/wav',
-  '.amr': 'audio/amr',
-  '.mp4': 'video/mp4',
-  '.pdf': 'application/pdf',
-  '.zip': 'application/zip',
-};
-
 async function load(
   attachment: MediaAttachment,
   roots: readonly string[],
@@ -80,16 +66,12 @@ async function load(
     const remote = await services.fetchRemote(attachment.source.url, signal);
     const fromUrl = decodeURIComponent(basename(new URL(attachment.source.url).pathname)) || 'file';
     const fileName = attachment.name ?? fromUrl;
-    return { bytes: remote.bytes, fileName, contentType: remote.contentType ?? contentTypeOf(fileName) };
+    return { bytes: remote.bytes, fileName, contentType: remote.contentType ?? mimeForFileName(fileName) };
   }
   const resolved = await resolveMediaPath(attachment.source.path, roots, limits.maxOutboundFileBytes);
   if (!resolved.ok) throw new AttachmentRefused(REFUSAL_TEXT[resolved.reason] ?? resolved.reason);
   const fileName = attachment.name ?? basename(resolved.realPath);
-  return { bytes: await readFile(resolved.realPath), fileName, contentType: contentTypeOf(fileName) };
-}
-
-function contentTypeOf(fileName: string): string {
-  return CONTENT_TYPES[extname(fileName).toLowerCase()] ?? 'application/octet-stream';
+  return { bytes: await readFile(resolved.realPath), fileName, contentType: mimeForFileName(fileName) };
 }
 
 async function toMedia(
@@ -101,7 +83,7 @@ async function toMedia(
 ): Promise<{ image: string } | MediaMessage> {
   const check = checkUploadable(attachment.kind, loaded.fileName, loaded.bytes.length);
   if (!check.ok) throw new AttachmentRefused(REFUSAL_TEXT[check.reason] ?? check.reason);
-  const extension = extname(loaded.fileName).slice(1).toLowerCase();
+  const extension = fileExtension(loaded.fileName);
   let type: UploadType = check.uploadType;
   const durationMs =
     type === 'voice' || type === 'video' ? probeDurationMs(loaded.bytes, extension) : undefined;
@@ -239,7 +221,7 @@ function artifactFile(artifact: RunArtifact): Loaded {
   return {
     bytes: artifact.bytes,
     fileName: artifact.fileName,
-    contentType: artifact.contentType ?? contentTypeOf(artifact.fileName),
+    contentType: artifact.contentType ?? mimeForFileName(artifact.fileName),
   };
 }
 

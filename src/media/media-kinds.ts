@@ -85,6 +85,11 @@ export function extensionForMime(mime: string): string | undefined {
   return EXTENSION_BY_MIME.get(mime.split(';')[0]?.trim().toLowerCase() ?? '');
 }
 
+/** Extension → the first MIME type {@link EXTENSION_BY_MIME} lists for it (`jpg` → `image/jpeg`). */
+const MIME_BY_EXTENSION: ReadonlyMap<string, string> = new Map(
+  [...EXTENSION_BY_MIME].reverse().map(([mime, extension]) => [extension, mime] as const),
+);
+
 /** Text formats with a MIME type of their own; other text extensions are `text/plain`. */
 const TEXT_MIME_BY_EXTENSION: ReadonlyMap<string, string> = new Map([
   ['csv', 'text/csv'],
@@ -103,8 +108,7 @@ const TEXT_MIME_BY_EXTENSION: ReadonlyMap<string, string> = new Map([
  */
 export function mimeForFileName(fileName: string): string {
   const extension = fileExtension(fileName);
-  const format = extension === 'jpeg' ? 'jpg' : extension;
-  const known = [...EXTENSION_BY_MIME].find(([, candidate]) => candidate === format)?.[0];
+  const known = MIME_BY_EXTENSION.get(extension === 'jpeg' ? 'jpg' : extension);
   if (known !== undefined) return known;
   if (TEXT_FILE_EXTENSIONS.has(extension)) return TEXT_MIME_BY_EXTENSION.get(extension) ?? 'text/plain';
   return 'application/octet-stream';

@@ -1,3 +1,5 @@
+import { SendWindow } from '../delivery/send-window.js';
+
 /** What {@link SenderRateLimiter.take} decided for one message. */
 export type RateDecision =
   | { readonly allowed: true }
@@ -5,8 +7,8 @@ export type RateDecision =
   | { readonly allowed: false; readonly isFirstRefusal: boolean };
 
 interface SenderWindow {
-  /** Acceptance times inside the window, oldest first (at most `messages` entries). */
-  readonly times: number[];
+  /** Acceptance times inside the window (at most `messages` of them). */
+  readonly window: SendWindow;
   isLimited: boolean;
 }
 
@@ -51,39 +53,29 @@ export class SenderRateLimiter {
     if (messages <= 0) return { allowed: true };
     const nowMs = this.#now();
     this.#sweep(nowMs);
-    let window = this.#senders.get(sender);
-    if (window === undefined) {
-      window = { times: [], isLimited: false };
-      this.#senders.set(sender, window);
+    let entry = this.#senders.get(sender);
+    if (entry === undefined) {
+      entry = { window: new SendWindow(messages, windowMs), isLimited: false };
+      this.#senders.set(sender, entry);
     }
-    dropBefore(window.times, nowMs - windowMs);
-    if (window.times.length >= messages) {
-      const isFirstRefusal = !window.isLimited;
-      window.isLimited = true;
+    if (entry.window.delayMs(nowMs) > 0) {
+      const isFirstRefusal = !entry.isLimited;
+      entry.isLimited = true;
       return { allowed: false, isFirstRefusal };
     }
-    window.times.push(nowMs);
-    window.isLimited = false;
+    entry.window.record(nowMs);
+    entry.isLimited = false;
     return { allowed: true };
   }
 
   /** Gives back the newest slot of `sender`. */
   release(sender: string): void {
-    this.#senders.get(sender)?.times.pop();
+    this.#senders.get(sender)?.window.undoLast();
   }
 
   #sweep(nowMs: number): void {
     if (nowMs - this.#lastSweepMs < this.#options.windowMs) return;
     this.#lastSweepMs = nowMs;
-    const horizon = nowMs - this.#options.windowMs;
-    for (const [sender, window] of this.#senders) {
-      if ((window.times.at(-1) ?? Number.NEGATIVE_INFINITY) <= horizon) this.#senders.delete(sender);
-    }
+    for (const [sender, state] of this.#senders) if (state.window.isIdle(nowMs)) this.#senders.delete(sender);
   }
-}
-
-function dropBefore(times: number[], horizon: number): void {
-  let stale = 0;
-  while (stale < times.length && (times[stale] ?? 0) <= horizon) stale += 1;
-  if (stale > 0) times.splice(0, stale);
 }

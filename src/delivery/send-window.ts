@@ -1,6 +1,6 @@
 /**
- * Sliding window of send times for one conversation. Pure bookkeeping: the caller asks how long to
- * wait before the next send and records sends.
+ * Sliding window of event times (sends of one conversation, messages of one sender). Pure
+ * bookkeeping: the caller asks how long to wait before the next event and records events.
  */
 export class SendWindow {
   readonly #limitPerWindow: number;
@@ -24,6 +24,11 @@ export class SendWindow {
 
   record(nowMs: number): void {
     this.#sentAtMs.push(nowMs);
+  }
+
+  /** Takes back the newest recorded send (it did not happen after all). */
+  undoLast(): void {
+    this.#sentAtMs.pop();
   }
 
   /** True when the window holds no send any more (the conversation's state can be dropped). */

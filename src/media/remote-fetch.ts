@@ -6,6 +6,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { GatewayError, ERROR_CODES, describeCause } from '../errors.js';
 import { isPrivateAddress } from './network-guard.js';
 import { discardBody } from '../util/discard-body.js';
+import { readBodyCapped } from '../util/http-body.js';
 
 /** How many redirects an attachment URL may take. */
 export const MAX_REDIRECTS = 3;
@@ -162,15 +163,7 @@ async function readCapped(
     discardBody(body);
     throw new RemoteFetchError('too-large', `${declared} bytes > ${maxBytes}`);
   }
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const part of body as AsyncIterable<Buffer>) {
-    total += part.length;
-    if (total > maxBytes) {
-      discardBody(body);
-      throw new RemoteFetchError('too-large', `more than ${maxBytes} bytes`);
-    }
-    parts.push(part);
-  }
-  return Buffer.concat(parts);
+  const { bytes, isTruncated } = await readBodyCapped(body, maxBytes);
+  if (isTruncated) throw new RemoteFetchError('too-large', `more than ${maxBytes} bytes`);
+  return bytes;
 }

@@ -18,7 +18,8 @@ import {
   TurnAbortedError,
   type TurnFailureFacts,
 } from './chat-turn-errors.js';
-import { encodeHeaderValue, firstHeader, readText, toHttpError } from './http-answer.js';
+import { firstHeader } from '../util/http-body.js';
+import { encodeHeaderValue, readText, toHttpError } from './http-answer.js';
 import type { ChatMessage, ChatUsage } from './schema.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
 

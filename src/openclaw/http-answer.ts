@@ -5,6 +5,7 @@
 import type { Dispatcher } from 'undici';
 
 import { OpenClawHttpError } from '../errors.js';
+import { firstHeader, readBodyCapped } from '../util/http-body.js';
 import { OpenClawErrorBody } from './schema.js';
 
 /** Most of an error body read for the snippet; the rest is discarded. */
@@ -82,15 +83,9 @@ export async function readText(
   maxBytes: number,
   progress?: { bodyBytes: number },
 ): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (progress !== undefined) progress.bodyBytes = total;
-    if (total > maxBytes) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const onBytes = progress === undefined ? undefined : (total: number) => (progress.bodyBytes = total);
+  const { bytes, isTruncated } = await readBodyCapped(body, maxBytes, onBytes);
+  return isTruncated ? undefined : bytes.toString('utf8');
 }
 
 /**
@@ -103,12 +98,4 @@ export function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/**
- * The first value of a possibly repeated response header.
- * @internal
- */
-export function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,8 +1,8 @@
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, request } from 'undici';
 
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
 import { deadlineSignal } from '../../util/deadline-signal.js';
-import { discardBody } from '../../util/discard-body.js';
+import { readBodyCapped } from '../../util/http-body.js';
 import { isStaleConnection } from '../../util/stale-connection.js';
 
 /** Options of the one undici agent used for every DingTalk HTTP call. */
@@ -134,7 +134,10 @@ export class DingTalkHttp {
       signal,
     });
     try {
-      return { status: response.statusCode, text: await readLimited(response.body) };
+      return {
+        status: response.statusCode,
+        text: (await readBodyCapped(response.body, MAX_RESPONSE_BYTES)).bytes.toString('utf8'),
+      };
     } catch (error) {
       // The answer had started: the request reached DingTalk, so it must not be sent again.
       throw new Error('connection lost while reading the answer', { cause: error });
@@ -144,20 +147,6 @@ export class DingTalkHttp {
   async close(): Promise<void> {
     await this.#agent.close();
   }
-}
-
-async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const part of body as AsyncIterable<Buffer>) {
-    total += part.length;
-    if (total > MAX_RESPONSE_BYTES) {
-      discardBody(body);
-      break;
-    }
-    parts.push(part);
-  }
-  return Buffer.concat(parts).toString('utf8');
 }
 
 /** Maps one DingTalk answer to its JSON value or a typed error. Exported for unit tests. */

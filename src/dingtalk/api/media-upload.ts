@@ -3,7 +3,7 @@ import { FormData, request, type Dispatcher } from 'undici';
 import { DingTalkApiError, DingTalkTransportError, ERROR_CODES, GatewayError } from '../../errors.js';
 import { withAccessToken, type AccessTokenCache } from './access-token.js';
 import { interpretAnswer } from './http-client.js';
-import { discardBody } from '../../util/discard-body.js';
+import { readBodyCapped } from '../../util/http-body.js';
 
 /** Endpoint name of `POST {oapiBase}/media/upload` in errors and metrics. */
 export const MEDIA_UPLOAD_ENDPOINT = 'media/upload';
@@ -131,7 +131,7 @@ async function postUpload(url: URL, options: UploadMediaOptions): Promise<unknow
       ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     });
     status = response.statusCode;
-    text = await readAnswer(response.body);
+    text = await readAnswerText(response.body);
   } catch (error) {
     options.onCall?.(MEDIA_UPLOAD_ENDPOINT, 'transport');
     throw new DingTalkTransportError(MEDIA_UPLOAD_ENDPOINT, error);
@@ -140,16 +140,6 @@ async function postUpload(url: URL, options: UploadMediaOptions): Promise<unknow
   return interpretAnswer(MEDIA_UPLOAD_ENDPOINT, status, text);
 }
 
-async function readAnswer(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const parts: Buffer[] = [];
-  let totalBytes = 0;
-  for await (const part of body as AsyncIterable<Buffer>) {
-    totalBytes += part.length;
-    if (totalBytes > MAX_ANSWER_BYTES) {
-      discardBody(body);
-      break;
-    }
-    parts.push(part);
-  }
-  return Buffer.concat(parts).toString('utf8');
+async function readAnswerText(body: Dispatcher.ResponseData['body']): Promise<string> {
+  return (await readBodyCapped(body, MAX_ANSWER_BYTES)).bytes.toString('utf8');
 }

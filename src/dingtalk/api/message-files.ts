@@ -7,6 +7,7 @@ import { DingTalkApiError, describeCause, ERROR_CODES, GatewayError, type ErrorC
 import { withAccessToken, type AccessTokenCache } from './access-token.js';
 import type { DingTalkHttp } from './http-client.js';
 import { discardBody } from '../../util/discard-body.js';
+import { firstHeader, readBodyCapped } from '../../util/http-body.js';
 
 /** Endpoint name of `POST {apiBase}/v1.0/robot/messageFiles/download` in errors and metrics. */
 export const MESSAGE_FILES_DOWNLOAD_ENDPOINT = 'robot/messageFiles/download';
@@ -283,7 +284,7 @@ async function fetchOnce(
     return new URL(location, url);
   }
   if (status < 200 || status >= 300) {
-    const { bytes } = await readCapped(body, MAX_ERROR_BODY_BYTES);
+    const { bytes } = await readBodyCapped(body, MAX_ERROR_BODY_BYTES);
     const apiCode = /<Code>([\w.-]{1,64})<\/Code>/.exec(bytes.toString('utf8'))?.[1];
     const detail = `HTTP ${status}${apiCode === undefined ? '' : ` ${apiCode}`}`;
     throw new MediaDownloadError('http-status', target(url), detail, { status, apiCode });
@@ -293,27 +294,9 @@ async function fetchOnce(
     discardBody(body);
     throw tooLarge(url, options.maxBytes, `Content-Length ${declared}`);
   }
-  const { bytes, isTruncated } = await readCapped(body, options.maxBytes);
+  const { bytes, isTruncated } = await readBodyCapped(body, options.maxBytes);
   if (isTruncated) throw tooLarge(url, options.maxBytes, 'the body');
   return { bytes, contentType: firstHeader(headers['content-type']) };
-}
-
-/** Reads `body` up to `maxBytes`; past that it destroys the stream at once and reports the truncation. */
-async function readCapped(
-  body: Dispatcher.ResponseData['body'],
-  maxBytes: number,
-): Promise<{ bytes: Buffer; isTruncated: boolean }> {
-  const parts: Buffer[] = [];
-  let totalBytes = 0;
-  for await (const part of body as AsyncIterable<Buffer>) {
-    totalBytes += part.length;
-    if (totalBytes > maxBytes) {
-      discardBody(body);
-      return { bytes: Buffer.concat(parts), isTruncated: true };
-    }
-    parts.push(part);
-  }
-  return { bytes: Buffer.concat(parts), isTruncated: false };
 }
 
 function tooLarge(url: URL, maxBytes: number, what: string): MediaDownloadError {
@@ -348,8 +331,4 @@ function isHttp(url: URL): boolean {
 /** The URL without query and fragment: the part that is safe to log. */
 function target(url: URL): string {
   return `${url.origin}${url.pathname}`;
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

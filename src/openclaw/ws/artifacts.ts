@@ -8,6 +8,7 @@ import { Agent, request } from 'undici';
 
 import { describeCause, OpenClawRpcError } from '../../errors.js';
 import { discardBody } from '../../util/discard-body.js';
+import { readBodyCapped } from '../../util/http-body.js';
 import type { OpenClawWsConnection } from './connection.js';
 import { ArtifactsDownloadResult, ArtifactsListResult, type ArtifactSummary } from './frames.js';
 
@@ -152,16 +153,8 @@ export class ArtifactFetcher {
         shouldRetry: [401, 403, 404].includes(response.statusCode),
       };
     }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > this.#options.maxBytes) {
-        discardBody(response.body);
-        return { reason: `more than ${this.#options.maxBytes} bytes`, shouldRetry: false };
-      }
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
+    const { bytes, isTruncated } = await readBodyCapped(response.body, this.#options.maxBytes);
+    if (isTruncated) return { reason: `more than ${this.#options.maxBytes} bytes`, shouldRetry: false };
+    return bytes;
   }
 }

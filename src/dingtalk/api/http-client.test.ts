@@ -191,11 +191,24 @@ describe('DingTalkHttp over loopback', () => {
   let seen: Seen[];
   let calls: string[];
   let http: DingTalkHttp;
+  /** Requests per socket, for the stale keep-alive case. */
+  let requestsPerSocket: WeakMap<object, number>;
+  let droppedRequests: number;
 
   beforeEach(async () => {
     seen = [];
     calls = [];
+    requestsPerSocket = new WeakMap();
+    droppedRequests = 0;
     server = createServer((req, res) => {
+      const count = (requestsPerSocket.get(req.socket) ?? 0) + 1;
+      requestsPerSocket.set(req.socket, count);
+      if (req.url === '/closes-idle' && count > 1) {
+        // As a server whose keep-alive timeout fires just as the next request arrives: no answer.
+        droppedRequests += 1;
+        req.socket.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
@@ -252,6 +265,18 @@ describe('DingTalkHttp over loopback', () => {
 
     expect(seen[0]).toMatchObject({ method: 'GET', body: '' });
     expect(seen[0]?.headers['content-type']).toBeUndefined();
+  });
+
+  it('sends again at once, on a new connection, a request whose kept-alive connection the server closed', async () => {
+    await http.postJson(`${baseUrl}/closes-idle`, { n: 1 }, { endpoint: 'x' });
+    // Let the first connection go back to the pool, so the next request is sent on it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const answer = await http.postJson(`${baseUrl}/closes-idle`, { n: 2 }, { endpoint: 'x' });
+
+    expect(answer).toStrictEqual({ success: true, result: true });
+    expect(droppedRequests).toBe(1);
+    expect(seen.map((request) => request.body)).toEqual(['{"n":1}', '{"n":2}']);
+    expect(calls).toEqual(['x 200', 'x 200']);
   });
 
   it('keeps postJson a POST', async () => {

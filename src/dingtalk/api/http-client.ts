@@ -47,7 +47,8 @@ export function isRetryableAnswer(status: number, apiCode: string | undefined): 
 /**
  * DingTalk's HTTP APIs through one owned undici agent. Answers are checked the same way everywhere:
  * non-2xx statuses and non-zero `errcode` inside 200 bodies become {@link DingTalkApiError};
- * unreachable hosts become {@link DingTalkTransportError}. Nothing is retried here.
+ * unreachable hosts become {@link DingTalkTransportError}. The only retry here is for a pooled
+ * connection the server closed as the request left (sent again at once on a new one).
  */
 export class DingTalkHttp {
   readonly #agent: Agent;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { InboxRecord } from '../state/store.js';
 import { Semaphore } from '../util/semaphore.js';
+import { settlesWithin } from '../util/settles-within.js';
 import { type TurnDependencies, type TurnOutcome, UserStopRequest, runTurn } from './turn.js';
 
 export interface DispatcherOptions {
@@ -119,13 +120,7 @@ export class Dispatcher {
     this.#isStopping = true;
     clearInterval(this.#sweepTimer);
     const idle = Promise.all([...this.#workers.values()].map((worker) => worker.done));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>(
-      (resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)),
-    );
-    const result = await Promise.race([idle.then(() => 'idle' as const), timedOut]);
-    clearTimeout(timer);
-    if (result === 'idle') return 0;
+    if ((await settlesWithin(idle, graceMs)).isDone) return 0;
     const left = this.#running.size;
     this.#abort.abort(new Error('gateway shutting down'));
     await Promise.all([...this.#workers.values()].map((worker) => worker.done));

@@ -1,5 +1,6 @@
 import { describeCause } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { settlesWithin } from '../util/settles-within.js';
 
 /** One step of the ordered shutdown. */
 export interface ShutdownStep {
@@ -16,20 +17,13 @@ export interface ShutdownStep {
 export async function runShutdown(steps: readonly ShutdownStep[], log: Logger): Promise<void> {
   for (const step of steps) {
     const startedMs = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>(
-      (resolve) => (timer = setTimeout(() => resolve('timeout'), step.timeoutMs)),
-    );
     try {
-      const result = await Promise.race([step.run().then(() => 'done' as const), deadline]);
+      const result = await settlesWithin(step.run(), step.timeoutMs);
       const elapsedMs = Math.round(performance.now() - startedMs);
-      if (result === 'timeout')
-        log.warn({ step: step.name, timeoutMs: step.timeoutMs }, 'shutdown step timed out');
+      if (!result.isDone) log.warn({ step: step.name, timeoutMs: step.timeoutMs }, 'shutdown step timed out');
       else log.debug({ step: step.name, elapsedMs }, 'shutdown step done');
     } catch (error) {
       log.warn({ step: step.name, error: describeCause(error) }, 'shutdown step failed');
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

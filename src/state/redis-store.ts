@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 
 import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
 import type { Logger } from '../log/logger.js';
+import { settlesWithin } from '../util/settles-within.js';
 import { RedisKeys } from './redis-keys.js';
 import {
   ACCEPT,
@@ -249,10 +250,10 @@ export class RedisStateStore implements StateStore {
   async close(): Promise<void> {
     this.#subscriber?.disconnect();
     if (this.#redis.status === 'end') return;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)));
-    await Promise.race([this.#redis.quit().catch(() => undefined), timedOut]);
-    clearTimeout(timer);
+    await settlesWithin(
+      this.#redis.quit().catch(() => undefined),
+      QUIT_TIMEOUT_MS,
+    );
     this.#redis.disconnect();
   }
 }

@@ -44,6 +44,11 @@ export abstract class GatewayError extends Error {
   }
 }
 
+/** True for a {@link GatewayError} that says repeating the operation later can succeed. */
+export function isRetryableError(error: unknown): boolean {
+  return error instanceof GatewayError && error.retryable;
+}
+
 /** One problem in the configuration, located by its dotted key path. */
 export interface ConfigIssue {
   readonly path: string;

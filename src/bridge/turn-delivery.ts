@@ -1,6 +1,6 @@
 import type { AccountConfig } from '../config/types.js';
 import { type OutgoingMessage, isTextual } from '../dingtalk/outgoing-message.js';
-import { UndeliverableError } from '../errors.js';
+import { UndeliverableError, isRetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { InboxRecord, StoredChunk } from '../state/store.js';
 import { sleepMs } from '../util/sleep.js';
@@ -128,7 +128,7 @@ async function deliverOne(
     } catch (error) {
       if (signal.aborted) return 'aborted';
       const cause = error instanceof UndeliverableError ? error.cause : error;
-      const isTransient = cause instanceof Error && 'retryable' in cause && cause.retryable === true;
+      const isTransient = isRetryableError(cause);
       const isTooOld = deps.now() - record.acceptedAtMs > deps.delivery.maxMessageAgeMs;
       if (!isTransient || isTooOld) {
         deps.metrics.turns.inc({ outcome: 'undeliverable' });

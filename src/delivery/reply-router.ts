@@ -3,7 +3,7 @@ import { type ProactiveSender, type ProactiveTarget, sendProactive } from '../di
 import { type OutgoingMessage, isTextual } from '../dingtalk/outgoing-message.js';
 import { sendBySessionWebhook } from '../dingtalk/reply/session-webhook.js';
 import type { BackoffPolicy } from '../dingtalk/stream/backoff.js';
-import { DingTalkApiError, GatewayError, UndeliverableError, describeCause } from '../errors.js';
+import { DingTalkApiError, UndeliverableError, describeCause, isRetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { ReplyRoute } from '../state/store.js';
@@ -35,10 +35,6 @@ export interface ReplyRouterOptions {
   readonly policy: DeliveryPolicy;
   readonly metrics: GatewayMetrics;
   readonly now?: () => number;
-}
-
-function isRetryable(error: unknown): boolean {
-  return error instanceof GatewayError && error.retryable;
 }
 
 /**
@@ -133,7 +129,7 @@ export class ReplyRouter {
       await withRetries(send, {
         attempts: policy.attempts,
         policy: policy.retryBackoff,
-        isRetryable,
+        isRetryable: isRetryableError,
         ...(signal === undefined ? {} : { signal }),
         onRetry: (error, attempt, delayMs) => {
           metrics.repliesSent.inc({ route: path, outcome: 'retry' });
@@ -143,7 +139,7 @@ export class ReplyRouter {
       metrics.repliesSent.inc({ route: path, outcome: 'ok' });
     } catch (error) {
       const apiCode = error instanceof DingTalkApiError ? error.apiCode : undefined;
-      metrics.repliesSent.inc({ route: path, outcome: isRetryable(error) ? 'error' : 'rejected' });
+      metrics.repliesSent.inc({ route: path, outcome: isRetryableError(error) ? 'error' : 'rejected' });
       log.warn({ path, apiCode, error: describeCause(error) }, 'reply send gave up on this path');
       throw error;
     }

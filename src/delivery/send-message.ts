@@ -5,7 +5,7 @@ import type { AccountConfig, MediaConfig } from '../config/types.js';
 import { type ProactiveSender, type ProactiveTarget, sendProactive } from '../dingtalk/api/robot-send.js';
 import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
 import type { BackoffPolicy } from '../dingtalk/stream/backoff.js';
-import { DingTalkApiError, GatewayError, describeCause } from '../errors.js';
+import { DingTalkApiError, GatewayError, describeCause, isRetryableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { MediaAttachment } from '../media/media-tags.js';
 import { checkUploadable } from '../media/media-kinds.js';
@@ -73,10 +73,6 @@ const REFUSALS: Readonly<Record<string, string>> = {
   'too-large': 'too large',
   'unsupported-type': 'file type not supported by DingTalk',
 };
-
-function isRetryable(error: unknown): boolean {
-  return error instanceof GatewayError && error.retryable;
-}
 
 /**
  * Sends messages that no user asked for (scripts, cron jobs) through an account's proactive robot
@@ -208,7 +204,7 @@ export class OutboundMessenger {
         const key = await withRetries(() => sendProactive(sender, target, message, signal), {
           attempts: retry.attempts,
           policy: retry.backoff,
-          isRetryable,
+          isRetryable: isRetryableError,
           signal,
           onRetry: (error, attempt, delayMs) =>
             log.warn({ error: describeCause(error), attempt, delayMs }, 'send failed; retrying'),

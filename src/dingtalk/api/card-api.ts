@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
-import { withAccessToken, type AccessTokenCache } from './access-token.js';
-import type { DingTalkHttp, JsonMethod } from './http-client.js';
+import type { JsonMethod } from './http-client.js';
+import { answerFields, callOpenApi, checkSuccess, type OpenApiContext } from './openapi-call.js';
 
 /** Path (under `apiBase`), method and endpoint name (for errors and metrics) of each card call. */
 export const CARD_ENDPOINTS = {
@@ -42,14 +42,7 @@ export type CardTarget =
   | { readonly kind: 'group'; readonly openConversationId: string };
 
 /** What every card call needs of one account. */
-export interface CardApiContext {
-  readonly http: DingTalkHttp;
-  /** New-style API origin without a trailing slash. */
-  readonly apiBase: string;
-  readonly tokens: AccessTokenCache;
-  /** Chained into the token fetch and the request; aborting rejects with `DingTalkTransportError`. */
-  readonly signal?: AbortSignal | undefined;
-}
+export type CardApiContext = OpenApiContext;
 
 /** Card variables; DingTalk wants every value as a string (objects as JSON strings). */
 export type CardParamMap = Readonly<Record<string, string>>;
@@ -130,11 +123,11 @@ export async function createAndDeliverCard(options: CreateAndDeliverCardOptions)
   const { endpoint } = CARD_ENDPOINTS.createAndDeliver;
   const answer = await callCardApi(options, 'createAndDeliver', body);
   const fields = checkSuccess(endpoint, answer);
-  const result = asRecord(fields['result']);
+  const result = answerFields(fields['result']);
   const deliverResults = Array.isArray(result['deliverResults']) ? result['deliverResults'] : [];
   let carrierId: string | undefined;
   for (const entry of deliverResults) {
-    const space = asRecord(entry);
+    const space = answerFields(entry);
     if (space['success'] === false) {
       const errorMsg = space['errorMsg'];
       throw new DingTalkApiError({
@@ -215,40 +208,5 @@ function callCardApi(
   call: keyof typeof CARD_ENDPOINTS,
   body: unknown,
 ): Promise<unknown> {
-  const { method, path, endpoint } = CARD_ENDPOINTS[call];
-  const { http, apiBase, tokens, signal } = options;
-  return withAccessToken(
-    tokens,
-    (token) =>
-      http.requestJson(method, `${apiBase}${path}`, body, {
-        endpoint,
-        headers: { 'x-acs-dingtalk-access-token': token },
-        ...(signal === undefined ? {} : { signal }),
-      }),
-    signal,
-  );
-}
-
-/** The answer's fields; a 200 that says `success: false` is a refusal all the same. */
-function checkSuccess(endpoint: string, answer: unknown): Record<string, unknown> {
-  const fields = asRecord(answer);
-  if (fields['success'] === false) {
-    const message = fields['message'] ?? fields['errorMsg'];
-    const code = fields['code'];
-    throw new DingTalkApiError({
-      endpoint,
-      status: 200,
-      apiCode: typeof code === 'string' ? code : undefined,
-      apiMessage: typeof message === 'string' ? message : 'answer says success: false',
-      body: JSON.stringify(answer),
-      retryable: false,
-    });
-  }
-  return fields;
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
+  return callOpenApi(options, CARD_ENDPOINTS[call], body);
 }

@@ -1,15 +1,13 @@
-import { DingTalkApiError } from '../../errors.js';
-import { withAccessToken, type AccessTokenCache } from './access-token.js';
-import type { DingTalkHttp } from './http-client.js';
+import { callOpenApi, checkSuccess, type OpenApiContext, type OpenApiOperation } from './openapi-call.js';
 
 /**
  * Path (under `apiBase`) and endpoint name (for errors and metrics) of the two reaction calls. The
  * API is unofficial (dingtalk-protocol.md §7.5): only community bots use it.
  */
 export const EMOTION_ENDPOINTS = {
-  reply: { path: '/v1.0/robot/emotion/reply', endpoint: 'robot/emotion/reply' },
-  recall: { path: '/v1.0/robot/emotion/recall', endpoint: 'robot/emotion/recall' },
-} as const;
+  reply: { method: 'POST', path: '/v1.0/robot/emotion/reply', endpoint: 'robot/emotion/reply' },
+  recall: { method: 'POST', path: '/v1.0/robot/emotion/recall', endpoint: 'robot/emotion/recall' },
+} as const satisfies Record<string, OpenApiOperation>;
 
 /** Text-reaction ids seen in production (§7.5); DingTalk publishes no catalogue. */
 export const DEFAULT_EMOTION_ID = '2659900';
@@ -18,11 +16,7 @@ export const DEFAULT_EMOTION_BACKGROUND_ID = 'im_bg_1';
 // `emotionType` of a text reaction, the only kind known to work for bots.
 const TEXT_EMOTION_TYPE = 2;
 
-export interface ReactionOptions {
-  readonly http: DingTalkHttp;
-  /** New-style API origin without a trailing slash. */
-  readonly apiBase: string;
-  readonly tokens: AccessTokenCache;
+export interface ReactionOptions extends OpenApiContext {
   readonly robotCode: string;
   /** The `msgId` of the user's message. */
   readonly openMsgId: string;
@@ -70,26 +64,6 @@ export function recallReaction(options: ReactionOptions): Promise<void> {
 }
 
 async function callEmotionApi(options: ReactionOptions, call: keyof typeof EMOTION_ENDPOINTS): Promise<void> {
-  const { path, endpoint } = EMOTION_ENDPOINTS[call];
-  const { http, apiBase, tokens, signal } = options;
-  const body = reactionBody(options);
-  const answer = await withAccessToken(
-    tokens,
-    (token) =>
-      http.postJson(`${apiBase}${path}`, body, {
-        endpoint,
-        headers: { 'x-acs-dingtalk-access-token': token },
-        ...(signal === undefined ? {} : { signal }),
-      }),
-    signal,
-  );
-  if (typeof answer === 'object' && answer !== null && (answer as { success?: unknown }).success === false) {
-    throw new DingTalkApiError({
-      endpoint,
-      status: 200,
-      apiMessage: 'answer says success: false',
-      body: JSON.stringify(answer),
-      retryable: false,
-    });
-  }
+  const operation = EMOTION_ENDPOINTS[call];
+  checkSuccess(operation.endpoint, await callOpenApi(options, operation, reactionBody(options)));
 }

@@ -4,8 +4,9 @@ import { request, type Dispatcher } from 'undici';
 
 import { DEFAULT_DOWNLOAD_HOSTS } from '../../config/schema.js';
 import { DingTalkApiError, describeCause, ERROR_CODES, GatewayError, type ErrorCode } from '../../errors.js';
-import { withAccessToken, type AccessTokenCache } from './access-token.js';
+import type { AccessTokenCache } from './access-token.js';
 import type { DingTalkHttp } from './http-client.js';
+import { callOpenApi } from './openapi-call.js';
 import { discardBody } from '../../util/discard-body.js';
 import { firstHeader, readBodyCapped } from '../../util/http-body.js';
 
@@ -80,20 +81,12 @@ function assertDownloadHost(url: URL, allowedHosts: readonly string[] | undefine
 export async function resolveDownloadUrl(options: ResolveDownloadUrlOptions): Promise<string> {
   const { http, apiBase, robotCode, tokens, downloadCode, signal } = options;
   const allowedHosts = options.allowedHosts ?? downloadHostsFor(DEFAULT_DOWNLOAD_HOSTS, [apiBase]);
-  const answer = await withAccessToken(
-    tokens,
-    (token) =>
-      http.postJson(
-        `${apiBase}/v1.0/robot/messageFiles/download`,
-        { downloadCode, robotCode },
-        {
-          endpoint: MESSAGE_FILES_DOWNLOAD_ENDPOINT,
-          headers: { 'x-acs-dingtalk-access-token': token },
-          ...(signal === undefined ? {} : { signal }),
-        },
-      ),
-    signal,
-  );
+  const operation = {
+    method: 'POST',
+    path: '/v1.0/robot/messageFiles/download',
+    endpoint: MESSAGE_FILES_DOWNLOAD_ENDPOINT,
+  } as const;
+  const answer = await callOpenApi({ http, apiBase, tokens, signal }, operation, { downloadCode, robotCode });
   const downloadUrl = (answer as Record<string, unknown> | undefined)?.['downloadUrl'];
   if (typeof downloadUrl !== 'string' || !URL.canParse(downloadUrl) || !isHttp(new URL(downloadUrl))) {
     // The body is left out on purpose: it may hold a signed URL.

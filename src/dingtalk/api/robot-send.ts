@@ -1,7 +1,8 @@
 import { DingTalkApiError, ERROR_CODES, GatewayError } from '../../errors.js';
 import type { OutgoingMessage } from '../outgoing-message.js';
-import { withAccessToken, type AccessTokenCache } from './access-token.js';
+import type { AccessTokenCache } from './access-token.js';
 import type { DingTalkHttp } from './http-client.js';
+import { answerFields, callOpenApi, type OpenApiOperation } from './openapi-call.js';
 
 /** Largest `msgParam` DingTalk accepts on the group API (dingtalk-protocol.md §5.2), in UTF-8 bytes. */
 export const MAX_MSG_PARAM_BYTES = 15_000;
@@ -22,9 +23,9 @@ export interface ProactiveSender {
 
 /** Path (under `apiBase`) and endpoint name (for errors and metrics) of each target kind. */
 export const PROACTIVE_ENDPOINTS = {
-  dm: { path: '/v1.0/robot/oToMessages/batchSend', endpoint: 'robot/oToMessages/batchSend' },
-  group: { path: '/v1.0/robot/groupMessages/send', endpoint: 'robot/groupMessages/send' },
-} as const;
+  dm: { method: 'POST', path: '/v1.0/robot/oToMessages/batchSend', endpoint: 'robot/oToMessages/batchSend' },
+  group: { method: 'POST', path: '/v1.0/robot/groupMessages/send', endpoint: 'robot/groupMessages/send' },
+} as const satisfies Record<string, OpenApiOperation>;
 
 /** The JSON body of a proactive send; `msgParam` is itself a JSON string. */
 export type ProactiveBody =
@@ -132,18 +133,10 @@ export async function sendProactive(
   signal?: AbortSignal,
 ): Promise<string> {
   const body = proactiveBody(sender.robotCode, target, message);
-  const { path, endpoint } = PROACTIVE_ENDPOINTS[target.kind];
-  const answer = await withAccessToken(
-    sender.tokens,
-    (token) =>
-      sender.http.postJson(`${sender.apiBase}${path}`, body, {
-        endpoint,
-        headers: { 'x-acs-dingtalk-access-token': token },
-        ...(signal === undefined ? {} : { signal }),
-      }),
-    signal,
-  );
-  const fields = typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>) : {};
+  const operation = PROACTIVE_ENDPOINTS[target.kind];
+  const { endpoint } = operation;
+  const answer = await callOpenApi({ ...sender, signal }, operation, body);
+  const fields = answerFields(answer);
   if (target.kind === 'dm') checkBatchSendLists(endpoint, fields);
   const processQueryKey = fields['processQueryKey'];
   return typeof processQueryKey === 'string' ? processQueryKey : '';

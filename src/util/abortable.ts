@@ -29,6 +29,7 @@ export function abortable<T>(
   });
 }
 
-function reasonError(reason: unknown): Error {
+/** An aborted signal's reason as an `Error`: the reason itself when it is one, else `Error('aborted')`. */
+export function reasonError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error('aborted');
 }

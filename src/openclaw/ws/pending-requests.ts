@@ -4,6 +4,7 @@
  * connection going away).
  */
 import { OpenClawRpcError, OpenClawUnavailableError } from '../../errors.js';
+import { reasonError } from '../../util/abortable.js';
 import type { ResponseFrame } from './frames.js';
 
 interface Entry {
@@ -49,7 +50,7 @@ export class PendingRequests {
       };
       const onAbort = (): void => {
         cleanup();
-        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+        reject(reasonError(signal?.reason));
       };
       const timer = setTimeout(() => {
         cleanup();

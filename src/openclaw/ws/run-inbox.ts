@@ -3,6 +3,7 @@
  * run, and connection changes, in arrival order.
  */
 import type { OpenClawAuthError } from '../../errors.js';
+import { reasonError } from '../../util/abortable.js';
 import type { EventFrame } from './frames.js';
 
 /** One thing a run reacts to. */
@@ -25,7 +26,7 @@ export class RunInbox {
   /** The next item; rejects with the signal's reason once `signal` aborts (items left stay queued). */
   async next(signal: AbortSignal): Promise<RunInboxItem> {
     for (;;) {
-      if (signal.aborted) throw signalReason(signal);
+      if (signal.aborted) throw reasonError(signal.reason);
       const item = this.#items.shift();
       if (item !== undefined) return item;
       await new Promise<void>((resolve) => {
@@ -39,9 +40,4 @@ export class RunInbox {
       });
     }
   }
-}
-
-function signalReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new Error('aborted');
 }

@@ -21,6 +21,10 @@ export interface PlanOptions {
   readonly profileDir: string;
   /** Gateway entry point to run instead of this repository's dist/main.js. */
   readonly gatewayMain: string | undefined;
+  /** Extra `node` arguments for the gateway process only (e.g. V8 heap flags, for an A/B). */
+  readonly gatewayNodeArgs: readonly string[];
+  /** The `node` binary that runs both systems under test; the harness's own when unset. */
+  readonly nodePath: string | undefined;
 }
 
 /** Most messages pushed but not answered in the throughput runs; keeps every conversation queue < 1,000. */
@@ -103,6 +107,8 @@ export function planScenarios(options: PlanOptions): PlannedScenario[] {
   const common = {
     keepAliveTimeoutMs: LONG_KEEP_ALIVE_MS,
     gatewayMain: options.gatewayMain,
+    gatewayNodeArgs: options.gatewayNodeArgs,
+    nodePath: options.nodePath,
     serializeSessions: options.serializeSessions,
     stallTimeoutMs: options.mode === 'ci' ? 15_000 : 60_000,
     warmupMessages: options.mode === 'ci' ? 5 : 200,

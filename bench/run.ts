@@ -11,6 +11,8 @@
  *   npm run bench -- --no-serialize    fake OpenClaw runs requests of one session concurrently
  *   npm run bench -- --profile         `node --cpu-prof` on the throughput workload, with a summary
  *   npm run bench -- --gateway-main=/path/to/dist/main.js   measure another build (A/B of a change)
+ *   npm run bench -- --gateway-node-arg=--max-semi-space-size=4   extra node flag for the gateway (repeatable)
+ *   npm run bench -- --node=/path/to/node   run both systems under test on another Node.js binary
  *   npm run bench:ci                   tiny workloads: checks the harness completes, no timing checks
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,8 @@ function parseCli(): {
   useTmpfs: boolean;
   serializeSessions: boolean;
   gatewayMain: string;
+  gatewayNodeArgs: string[];
+  nodePath: string | undefined;
   filter: string | undefined;
   command: string;
 } {
@@ -47,6 +51,8 @@ function parseCli(): {
       'no-tmpfs': { type: 'boolean', default: false },
       'no-serialize': { type: 'boolean', default: false },
       'gateway-main': { type: 'string' },
+      'gateway-node-arg': { type: 'string', multiple: true },
+      node: { type: 'string' },
       filter: { type: 'string' },
     },
   });
@@ -68,6 +74,8 @@ function parseCli(): {
     useTmpfs: mode !== 'ci' && !values['no-tmpfs'] && existsSync(TMPFS_DIR),
     serializeSessions: !values['no-serialize'],
     gatewayMain: resolve(values['gateway-main'] ?? DEFAULT_GATEWAY_MAIN),
+    gatewayNodeArgs: values['gateway-node-arg'] ?? [],
+    nodePath: values.node === undefined ? undefined : resolve(values.node),
     filter: values.filter,
     command,
   };
@@ -131,6 +139,8 @@ async function main(): Promise<number> {
     tmpfsDir: cli.useTmpfs ? TMPFS_DIR : undefined,
     profileDir,
     gatewayMain: cli.gatewayMain,
+    gatewayNodeArgs: cli.gatewayNodeArgs,
+    nodePath: cli.nodePath,
   }).filter((plan) => cli.filter === undefined || plan.name.includes(cli.filter));
   const facts = machineFacts();
   process.stderr.write(

@@ -23,6 +23,10 @@ export interface ScenarioSpec extends WorkloadSpec {
   /** Idle keep-alive timeout of both fakes' HTTP servers. */
   readonly keepAliveTimeoutMs: number;
   readonly nodeArgs?: readonly string[];
+  /** Extra `node` arguments for the gateway only, after `nodeArgs`. */
+  readonly gatewayNodeArgs?: readonly string[];
+  /** The `node` binary for the system under test; the harness's own when unset. */
+  readonly nodePath?: string | undefined;
   /** Parent folder of the gateway's state (e.g. /dev/shm to take the disk out of the picture). */
   readonly stateParentDir?: string | undefined;
   /** Gateway entry point; dist/main.js of this repository when unset. */
@@ -125,11 +129,17 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
   });
   let target: TargetProcess | undefined;
   try {
-    const options = { dingtalk: env.dingtalk, openclaw: env.openclaw, nodeArgs: spec.nodeArgs ?? [] };
+    const options = {
+      dingtalk: env.dingtalk,
+      openclaw: env.openclaw,
+      nodeArgs: spec.nodeArgs ?? [],
+      nodePath: spec.nodePath,
+    };
     target =
       spec.target === 'gateway'
         ? await startGateway({
             ...options,
+            nodeArgs: [...options.nodeArgs, ...(spec.gatewayNodeArgs ?? [])],
             stateParentDir: spec.stateParentDir,
             gatewayMain: spec.gatewayMain,
           })

@@ -25,6 +25,8 @@ export interface TargetOptions {
   readonly openclaw: { readonly baseUrl: string };
   /** Extra `node` arguments (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
+  /** The `node` binary to run. @defaultValue the harness's own (process.execPath) */
+  readonly nodePath?: string | undefined;
   /** Parent folder of the gateway's working folder and SQLite state. @defaultValue os.tmpdir() */
   readonly stateParentDir?: string | undefined;
   /** The gateway entry point to run. @defaultValue dist/main.js of this repository */
@@ -101,7 +103,7 @@ export async function startGateway(options: TargetOptions): Promise<TargetProces
   const args = [...(options.nodeArgs ?? []), mainPath, '--config', configPath];
   const connectionsBefore = options.dingtalk.connections.length;
   const startedAt = performance.now();
-  const child = spawn(process.execPath, args, {
+  const child = spawn(options.nodePath ?? process.execPath, args, {
     cwd: workdir,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -135,7 +137,7 @@ export async function startSdkRelay(options: TargetOptions): Promise<TargetProce
   };
   const connectionsBefore = options.dingtalk.connections.length;
   const startedAt = performance.now();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
+  const child = spawn(options.nodePath ?? process.execPath, [...(options.nodeArgs ?? []), script], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

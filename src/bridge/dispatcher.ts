@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 
 import type { Logger } from '../log/logger.js';
 import type { InboxRecord } from '../state/store.js';
+import { linkedSignal } from '../util/linked-signal.js';
 import { Semaphore } from '../util/semaphore.js';
 import { settlesWithin } from '../util/settles-within.js';
 import { type TurnDependencies, type TurnOutcome, UserStopRequest, runTurn } from './turn.js';
@@ -47,6 +49,9 @@ export class Dispatcher {
     this.#options = options;
     this.#log = options.logger.child({ component: 'dispatcher' });
     this.#turnSlots = new Semaphore(options.maxConcurrentTurns);
+    // Every running turn links its signals to this one (one listener each, removed when the turn
+    // ends), so up to maxConcurrentTurns listeners is the expected state, not a leak.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Queue keys being worked on by this process. */
@@ -202,8 +207,9 @@ export class Dispatcher {
       );
     const stop = new AbortController();
     this.#running.set(record.queueKey, stop);
-    const shutdown = AbortSignal.any([this.#abort.signal, leaseLost]);
-    const signals = { shutdown, turn: AbortSignal.any([shutdown, stop.signal]) };
+    const shutdown = linkedSignal([this.#abort.signal, leaseLost]);
+    const turn = linkedSignal([shutdown.signal, stop.signal]);
+    const signals = { shutdown: shutdown.signal, turn: turn.signal };
     try {
       const outcome = await runTurn(record, this.#options.deps, log, signals);
       observe(outcome);
@@ -215,6 +221,8 @@ export class Dispatcher {
       return undefined;
     } finally {
       this.#running.delete(record.queueKey);
+      turn.dispose();
+      shutdown.dispose();
     }
   }
 }

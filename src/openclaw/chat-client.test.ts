@@ -224,6 +224,27 @@ describe('OpenClawChatClient', () => {
       expect(client.protocolWarningCount).toBe(3);
     });
 
+    it('answers a stream kept open after [DONE] once a short grace is over, and frees the socket', async () => {
+      const body = sse(
+        contentChunk('lingering'),
+        JSON.stringify({ choices: [{ delta: {}, finish_reason: 'stop' }] }),
+        '[DONE]',
+      );
+      fake.enqueueReplies({
+        kind: 'raw',
+        status: 200,
+        contentType: 'text/event-stream',
+        body,
+        keepOpen: true,
+      });
+      const result = await runTurn(client);
+      // Cut after the grace (1 s): the turn timeout (5 s) would end it with an error instead.
+      expect(result.error).toBeUndefined();
+      expect(result.deltas).toEqual(['lingering']);
+      expect(result.summary?.finishReason).toBe('stop');
+      await expect.poll(() => fake.openConnections()).toBe(0);
+    });
+
     it('returns normally when the body ends after a finish reason without [DONE]', async () => {
       const body = sse(
         contentChunk('done'),

@@ -38,6 +38,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const TRANSPORT_TIMEOUT_SLACK_MS = 5_000;
 /** Largest non-streamed JSON answer accepted. */
 const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
+/** How long a stream may stay open after its `[DONE]` event before it is cut (OpenClaw ends it at once). */
+const AFTER_DONE_GRACE_MS = 1_000;
 
 /** Abort reason of a turn's request once the turn is over (releases a connection left mid-body). */
 const TURN_OVER = new Error('turn over');
@@ -243,23 +245,37 @@ export class OpenClawChatClient {
     state: TurnState,
   ): AsyncGenerator<string, ChatTurnSummary> {
     const parser = new SseParser();
+    // After `[DONE]` the body is read to its end (normally at once) rather than left: leaving a
+    // response body early destroys it, which costs an AbortError with a stack trace per turn. A
+    // server that keeps the stream open after `[DONE]` is cut off after a short grace.
+    let isDone = false;
+    let graceTimer: NodeJS.Timeout | undefined;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         state.bodyBytes += chunk.length;
+        if (isDone) continue;
         for (const event of parser.push(chunk)) {
-          if (yield* this.#onEvent(event, state)) return summarize(state);
+          if (yield* this.#onEvent(event, state)) {
+            isDone = true;
+            graceTimer = setTimeout(() => body.destroy(), AFTER_DONE_GRACE_MS);
+            break;
+          }
         }
       }
+      if (isDone) return summarize(state);
       for (const event of parser.end()) {
         if (yield* this.#onEvent(event, state)) return summarize(state);
       }
     } catch (error) {
+      if (isDone && state.stop === undefined) return summarize(state);
       // The answer is complete once a finish reason arrived; a connection lost before `[DONE]` then
       // costs nothing, and failing would make the bridge report an error after a full reply.
       if (state.finishReason === undefined || state.stop !== undefined || error instanceof GatewayError)
         throw error;
       this.#logger?.debug({ err: error }, 'openclaw stream broke after its finish reason; answer kept');
       return summarize(state);
+    } finally {
+      clearTimeout(graceTimer);
     }
     if (state.finishReason !== undefined) return summarize(state);
     throw new OpenClawTurnStreamError(

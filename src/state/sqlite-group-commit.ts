@@ -6,18 +6,26 @@ interface PendingWrite {
   readonly reject: (error: unknown) => void;
 }
 
+/** Makes the transactions committed so far durable (see `sqlite-wal-sync.ts`). */
+export interface Durability {
+  sync(): Promise<void>;
+}
+
 /**
  * Group commit for a better-sqlite3 database: every write handed to {@link run} in the same
- * event-loop turn commits in one transaction (one fsync with `synchronous=FULL`), each in its own
- * savepoint so one failing write rolls back alone and fails only its own promise.
+ * event-loop turn commits in one transaction, each in its own savepoint so one failing write rolls
+ * back alone and fails only its own promise. With a {@link Durability}, the writes resolve only
+ * once it reports the transaction on disk; a failed sync fails the whole batch.
  */
 export class GroupCommit {
   readonly #db: Database.Database;
+  readonly #durability: Durability | undefined;
   readonly #pending: PendingWrite[] = [];
   #isFlushScheduled = false;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, durability?: Durability) {
     this.#db = db;
+    this.#durability = durability;
   }
 
   /** Runs `write` in the next group transaction; resolves with its result once committed. */
@@ -52,10 +60,17 @@ export class GroupCommit {
       for (const write of batch) write.reject(error);
       return;
     }
-    batch.forEach((write, index) => {
-      const result = results[index];
-      if (result?.ok === true) write.resolve(result.value);
-      else write.reject(result?.value);
-    });
+    const settleBatch = (): void => {
+      batch.forEach((write, index) => {
+        const result = results[index];
+        if (result?.ok === true) write.resolve(result.value);
+        else write.reject(result?.value);
+      });
+    };
+    if (this.#durability === undefined) settleBatch();
+    else
+      this.#durability.sync().then(settleBatch, (error: unknown) => {
+        for (const write of batch) write.reject(error);
+      });
   }
 }

@@ -24,7 +24,8 @@ export type FakeOpenClawReply =
       splitWrites?: boolean;
     }
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
-  | { kind: 'raw'; status: number; contentType: string; body: string }
+  /** `keepOpen`: write the body but never end the response (a server that lingers after `[DONE]`). */
+  | { kind: 'raw'; status: number; contentType: string; body: string; keepOpen?: boolean }
   /** Accept the request and never answer, until the client disconnects. */
   | { kind: 'hang' }
   /** Destroy the socket before any response byte. */
@@ -231,7 +232,8 @@ export class FakeOpenClaw {
         return;
       case 'raw':
         res.writeHead(reply.status, { 'content-type': reply.contentType });
-        res.end(reply.body);
+        if (reply.keepOpen === true) res.write(reply.body);
+        else res.end(reply.body);
         return;
       case 'hang':
         return;

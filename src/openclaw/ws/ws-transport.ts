@@ -5,6 +5,8 @@
  * caller aborts, resume through `chat.history` after a reconnect (runs survive a dropped socket), the
  * run's artifacts downloaded after its final event; `sessions.reset` for a fresh session.
  */
+import { setMaxListeners } from 'node:events';
+
 import type { Logger } from 'pino';
 
 import {
@@ -17,6 +19,7 @@ import {
 import type { AgentEvent, AgentTransport, AgentTurn, AgentTurnSummary } from '../agent-transport.js';
 import { OpenClawTurnStreamError, TurnAbortedError } from '../chat-turn-errors.js';
 import { abortable } from '../../util/abortable.js';
+import { linkedSignal } from '../../util/linked-signal.js';
 import { deliverArtifacts } from './artifact-delivery.js';
 import { ArtifactFetcher } from './artifacts.js';
 import { OpenClawWsConnection } from './connection.js';
@@ -69,6 +72,8 @@ export class WsAgentTransport implements AgentTransport {
   constructor(options: WsAgentTransportOptions) {
     this.#options = options;
     this.#log = options.logger;
+    // One listener per turn in flight (removed when it ends): many at once is the expected state.
+    setMaxListeners(0, this.#closing.signal);
     const scopes: string[] = [...BASE_SCOPES];
     if (options.requestAdminScope ?? true) scopes.push(ADMIN_SCOPE);
     this.connection = new OpenClawWsConnection({
@@ -109,7 +114,8 @@ export class WsAgentTransport implements AgentTransport {
     const timer = setTimeout(() => {
       deadline.abort(new OpenClawTimeoutError(timeoutMs));
     }, timeoutMs);
-    const stop = AbortSignal.any([turn.signal, deadline.signal, this.#closing.signal]);
+    const linked = linkedSignal([turn.signal, deadline.signal, this.#closing.signal]);
+    const stop = linked.signal;
     const sessionKey = qualifiedSessionKey(turn.sessionKey, turn.agentId);
     const inbox = new RunInbox();
     const progress: TurnProgress = { runId: turn.idempotencyKey, mayBeRunning: false, tracker: undefined };
@@ -152,6 +158,7 @@ export class WsAgentTransport implements AgentTransport {
       // The caller stopped early (abort, deadline, consumer gone): stop the run in OpenClaw too.
       if (progress.mayBeRunning && progress.tracker?.outcome === undefined)
         await this.#abortRun(sessionKey, progress.runId, log);
+      linked.dispose();
     }
   }
 

@@ -1,0 +1,66 @@
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { type Durability, GroupCommit } from './sqlite-group-commit.js';
+
+/** A durability whose syncs the test completes by hand. */
+class ManualDurability implements Durability {
+  readonly calls: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  sync(): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.calls.push({ resolve, reject }));
+  }
+}
+
+let db: Database.Database;
+
+beforeEach(() => {
+  db = new Database(':memory:');
+  db.exec('CREATE TABLE t (x INTEGER UNIQUE)');
+});
+
+afterEach(() => {
+  db.close();
+});
+
+const count = (): number => (db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n;
+
+describe('GroupCommit', () => {
+  it('commits the writes of one event-loop turn together; a failing write fails alone', async () => {
+    const commit = new GroupCommit(db);
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const results = await Promise.allSettled([
+      commit.run(() => insert.run(1).changes),
+      commit.run(() => insert.run(1).changes),
+      commit.run(() => insert.run(2).changes),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(count()).toBe(2);
+  });
+
+  it('resolves writes only once the durability reports their transaction on disk', async () => {
+    const durability = new ManualDurability();
+    const commit = new GroupCommit(db, durability);
+    let isResolved = false;
+    const write = commit
+      .run(() => db.prepare('INSERT INTO t VALUES (1)').run())
+      .then(() => (isResolved = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Committed (visible) but not reported done before the sync finished.
+    expect(count()).toBe(1);
+    expect(durability.calls).toHaveLength(1);
+    expect(isResolved).toBe(false);
+    durability.calls[0]!.resolve();
+    await write;
+    expect(isResolved).toBe(true);
+  });
+
+  it('fails every write of a batch whose sync failed', async () => {
+    const durability = new ManualDurability();
+    const commit = new GroupCommit(db, durability);
+    const writes = [1, 2].map((x) => commit.run(() => db.prepare('INSERT INTO t VALUES (?)').run(x)));
+    await new Promise((resolve) => setImmediate(resolve));
+    durability.calls[0]!.reject(new Error('EIO'));
+    const results = await Promise.allSettled(writes);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+});

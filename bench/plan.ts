@@ -38,13 +38,12 @@ export type ScenarioRole = 'paced' | 'burst' | 'overhead' | 'scaling' | 'profile
  * gateway's state on /dev/shm (no fsync cost); `keepalive-5s`, both fakes closing idle connections
  * after Node's default 5 s instead of {@link LONG_KEEP_ALIVE_MS}.
  */
-export type Variant = 'disk' | 'tmpfs' | 'keepalive-5s' | 'v8-default';
+export type Variant = 'disk' | 'tmpfs' | 'keepalive-5s';
 
 export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
   disk: '',
   tmpfs: 'state on tmpfs',
   'keepalive-5s': 'fakes keep-alive 5 s',
-  'v8-default': "V8's default heap (no start-command flags)",
 };
 
 /** Node's default `server.keepAliveTimeout`. */
@@ -145,13 +144,6 @@ export function planScenarios(options: PlanOptions): PlannedScenario[] {
         variant: 'tmpfs',
         stateParentDir: options.tmpfsDir,
       });
-    }
-    // What the start command's heap flags cost and save: the peak-memory and the paced workloads.
-    const isHeapProbe =
-      shape.role === 'paced' ||
-      (shape.role === 'scaling' && shape.messages === 20_000 && shape.conversations === 1_000);
-    if (options.mode === 'full' && isHeapProbe && options.targets.includes('gateway')) {
-      planned.push({ ...common, ...shape, target: 'gateway', variant: 'v8-default', startFlags: [] });
     }
     if (options.mode === 'full' && isThroughputProbe) {
       for (const target of options.targets) {

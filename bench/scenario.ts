@@ -23,8 +23,6 @@ export interface ScenarioSpec extends WorkloadSpec {
   /** Idle keep-alive timeout of both fakes' HTTP servers. */
   readonly keepAliveTimeoutMs: number;
   readonly nodeArgs?: readonly string[];
-  /** The gateway's `node` flags instead of those of its start command (`[]`: V8's defaults). */
-  readonly startFlags?: readonly string[];
   /** Extra `node` arguments for the gateway only, after `nodeArgs`. */
   readonly gatewayNodeArgs?: readonly string[];
   /** The `node` binary for the system under test; the harness's own when unset. */
@@ -142,7 +140,6 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
         ? await startGateway({
             ...options,
             nodeArgs: [...options.nodeArgs, ...(spec.gatewayNodeArgs ?? [])],
-            startFlags: spec.startFlags,
             stateParentDir: spec.stateParentDir,
             gatewayMain: spec.gatewayMain,
           })

@@ -15,7 +15,7 @@ import ts from 'typescript';
 
 import type { FakeDingTalk } from '../test/fakes/fake-dingtalk.js';
 import { FAKE_OPENCLAW_TOKEN } from '../test/fakes/fake-openclaw.js';
-import { GATEWAY_MAIN, GATEWAY_NODE_FLAGS, REPO_ROOT } from '../test/helpers/gateway-process.js';
+import { GATEWAY_START_COMMAND, REPO_ROOT } from '../test/helpers/gateway-process.js';
 
 /** Which system runs the workload. */
 export type TargetKind = 'gateway' | 'sdk';
@@ -25,8 +25,6 @@ export interface TargetOptions {
   readonly openclaw: { readonly baseUrl: string };
   /** Extra `node` arguments (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
-  /** The gateway's `node` flags. @defaultValue those of its start command (GATEWAY_NODE_FLAGS) */
-  readonly startFlags?: readonly string[] | undefined;
   /** The `node` binary to run. @defaultValue the harness's own (process.execPath) */
   readonly nodePath?: string | undefined;
   /** Parent folder of the gateway's working folder and SQLite state. @defaultValue os.tmpdir() */
@@ -36,7 +34,7 @@ export interface TargetOptions {
 }
 
 /** The gateway build `npm run bench` measures unless told otherwise. */
-export const DEFAULT_GATEWAY_MAIN = resolve(REPO_ROOT, GATEWAY_MAIN);
+export const DEFAULT_GATEWAY_MAIN = resolve(REPO_ROOT, GATEWAY_START_COMMAND[1]);
 
 /** A started system under test. */
 export interface TargetProcess {
@@ -102,13 +100,7 @@ export async function startGateway(options: TargetOptions): Promise<TargetProces
   const config = benchGatewayConfig(options.dingtalk, options.openclaw, port, join(workdir, 'state'));
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const mainPath = options.gatewayMain ?? DEFAULT_GATEWAY_MAIN;
-  const args = [
-    ...(options.startFlags ?? GATEWAY_NODE_FLAGS),
-    ...(options.nodeArgs ?? []),
-    mainPath,
-    '--config',
-    configPath,
-  ];
+  const args = [...(options.nodeArgs ?? []), mainPath, '--config', configPath];
   const connectionsBefore = options.dingtalk.connections.length;
   const startedAt = performance.now();
   const child = spawn(options.nodePath ?? process.execPath, args, {

@@ -8,24 +8,10 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * How the daemon is started: the Docker image's CMD (checked by test/docker/container.test.ts), the
- * `npm start` script, and every end-to-end test run exactly this, relative to the application folder.
- * The two V8 flags keep the heap lean (BENCHMARKS.md: peak RSS under a 2,000-message backlog 138
- * instead of 236 MiB, for about 20 % less peak throughput): new space at most 2 x 8 MiB, and the old
- * space allowed to grow only 10 % past the live data after each full collection.
+ * How the daemon is started: the Docker image's CMD (checked by test/docker/compose.test.ts) and
+ * every end-to-end test run exactly this, relative to the application folder.
  */
-export const GATEWAY_START_COMMAND = [
-  'node',
-  '--max-semi-space-size=8',
-  '--heap-growing-percent=10',
-  'dist/main.js',
-] as const;
-
-/** The `node` flags of {@link GATEWAY_START_COMMAND}. */
-export const GATEWAY_NODE_FLAGS: readonly string[] = GATEWAY_START_COMMAND.slice(1, -1);
-
-/** The entry point of {@link GATEWAY_START_COMMAND}, relative to the application folder. */
-export const GATEWAY_MAIN = GATEWAY_START_COMMAND[3];
+export const GATEWAY_START_COMMAND = ['node', 'dist/main.js'] as const;
 
 /** One JSON log line of the gateway. */
 export interface LogLine {
@@ -54,7 +40,7 @@ function prepareWorkdir(options: GatewayRunOptions): { workdir: string; args: st
   const workdir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   for (const [name, content] of Object.entries(options.files ?? {}))
     writeFileSync(join(workdir, name), content);
-  const args = [...GATEWAY_NODE_FLAGS, resolve(REPO_ROOT, GATEWAY_MAIN)];
+  const args = [resolve(REPO_ROOT, GATEWAY_START_COMMAND[1])];
   if (options.config !== undefined) {
     writeFileSync(join(workdir, 'gateway.json5'), JSON.stringify(options.config, null, 2));
     args.push('--config', join(workdir, 'gateway.json5'));

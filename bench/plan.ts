@@ -38,13 +38,20 @@ export type ScenarioRole = 'paced' | 'burst' | 'overhead' | 'scaling' | 'profile
  * gateway's state on /dev/shm (no fsync cost); `keepalive-5s`, both fakes closing idle connections
  * after Node's default 5 s instead of {@link LONG_KEEP_ALIVE_MS}.
  */
-export type Variant = 'disk' | 'tmpfs' | 'keepalive-5s';
+export type Variant = 'disk' | 'tmpfs' | 'keepalive-5s' | 'lean-heap';
 
 export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
   disk: '',
   tmpfs: 'state on tmpfs',
   'keepalive-5s': 'fakes keep-alive 5 s',
+  'lean-heap': 'lean V8 heap flags',
 };
+
+/**
+ * V8 flags that keep the heap close to its live data (README, "Memory"): new space at most 2 x 8 MiB,
+ * and the old space allowed to grow only 10 % past the live data after each full collection.
+ */
+export const LEAN_HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=10'];
 
 /** Node's default `server.keepAliveTimeout`. */
 const NODE_KEEP_ALIVE_MS = 5_000;
@@ -143,6 +150,18 @@ export function planScenarios(options: PlanOptions): PlannedScenario[] {
         target: 'gateway',
         variant: 'tmpfs',
         stateParentDir: options.tmpfsDir,
+      });
+    }
+    // What the lean heap flags save and cost, on the runs that set the peak RSS.
+    const isPeakMemoryRun =
+      shape.role === 'scaling' && shape.messages === 20_000 && shape.conversations >= 1_000;
+    if (options.mode === 'full' && isPeakMemoryRun && options.targets.includes('gateway')) {
+      planned.push({
+        ...common,
+        ...shape,
+        target: 'gateway',
+        variant: 'lean-heap',
+        gatewayNodeArgs: [...LEAN_HEAP_FLAGS, ...options.gatewayNodeArgs],
       });
     }
     if (options.mode === 'full' && isThroughputProbe) {

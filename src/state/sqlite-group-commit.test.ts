@@ -37,6 +37,22 @@ describe('GroupCommit', () => {
     expect(count()).toBe(2);
   });
 
+  it('applies the good writes of a batch with a failing one exactly once', async () => {
+    db.exec('CREATE TABLE counter (n INTEGER); INSERT INTO counter VALUES (0)');
+    const commit = new GroupCommit(db);
+    const bump = (): number => db.prepare('UPDATE counter SET n = n + 1').run().changes;
+    const results = await Promise.allSettled([
+      commit.run(bump),
+      commit.run(() => {
+        bump();
+        throw new Error('bad write');
+      }),
+      commit.run(bump),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(db.prepare('SELECT n FROM counter').get()).toEqual({ n: 2 });
+  });
+
   it('resolves writes only once the durability reports their transaction on disk', async () => {
     const durability = new ManualDurability();
     const commit = new GroupCommit(db, durability);

@@ -1,5 +1,10 @@
 import type Database from 'better-sqlite3';
 
+interface WriteResult {
+  readonly ok: boolean;
+  readonly value: unknown;
+}
+
 interface PendingWrite {
   readonly run: () => unknown;
   readonly resolve: (value: unknown) => void;
@@ -13,22 +18,41 @@ export interface Durability {
 
 /**
  * Group commit for a better-sqlite3 database: every write handed to {@link run} in the same
- * event-loop turn commits in one transaction, each in its own savepoint so one failing write rolls
- * back alone and fails only its own promise. With a {@link Durability}, the writes resolve only
+ * event-loop turn commits in one transaction. A failing write fails only its own promise: the batch
+ * is then run again with each write in its own savepoint, so that write rolls back alone. With a {@link Durability}, the writes resolve only
  * once it reports the transaction on disk; a failed sync fails the whole batch.
  */
 export class GroupCommit {
-  readonly #db: Database.Database;
   readonly #durability: Durability | undefined;
   readonly #pending: PendingWrite[] = [];
+  readonly #runAll: (batch: readonly PendingWrite[], values: unknown[]) => void;
+  readonly #runEachAlone: (batch: readonly PendingWrite[], results: WriteResult[]) => void;
   #isFlushScheduled = false;
 
   constructor(db: Database.Database, durability?: Durability) {
-    this.#db = db;
     this.#durability = durability;
+    // Transaction functions made once: better-sqlite3's wrapper is not free to build per call.
+    this.#runAll = db.transaction((batch: readonly PendingWrite[], values: unknown[]) => {
+      for (const write of batch) values.push(write.run());
+    });
+    // Called inside the outer transaction, a transaction function runs as a savepoint.
+    const inSavepoint = db.transaction((write: PendingWrite) => write.run());
+    this.#runEachAlone = db.transaction((batch: readonly PendingWrite[], results: WriteResult[]) => {
+      for (const write of batch) {
+        try {
+          results.push({ ok: true, value: inSavepoint(write) });
+        } catch (error) {
+          results.push({ ok: false, value: error });
+        }
+      }
+    });
   }
 
-  /** Runs `write` in the next group transaction; resolves with its result once committed. */
+  /**
+   * Runs `write` in the next group transaction; resolves with its result once committed. `write`
+   * must only touch the database: after a failure in its batch it runs a second time (its first
+   * run rolled back).
+   */
   run<T>(write: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ run: write, resolve: resolve as (value: unknown) => void, reject });
@@ -44,18 +68,9 @@ export class GroupCommit {
     this.#isFlushScheduled = false;
     const batch = this.#pending.splice(0);
     if (batch.length === 0) return;
-    const results: { ok: boolean; value: unknown }[] = [];
+    let results: WriteResult[];
     try {
-      this.#db.transaction(() => {
-        for (const write of batch) {
-          try {
-            // A nested transaction is a savepoint: a failing write rolls back alone.
-            results.push({ ok: true, value: this.#db.transaction(write.run)() });
-          } catch (error) {
-            results.push({ ok: false, value: error });
-          }
-        }
-      })();
+      results = this.#commitTogether(batch) ?? this.#commitEachAlone(batch);
     } catch (error) {
       for (const write of batch) write.reject(error);
       return;
@@ -72,5 +87,26 @@ export class GroupCommit {
       this.#durability.sync().then(settleBatch, (error: unknown) => {
         for (const write of batch) write.reject(error);
       });
+  }
+
+  /**
+   * The usual case: every write in one transaction, without a savepoint each (two statements fewer
+   * per write). When a write throws, the whole transaction rolls back and this returns undefined.
+   */
+  #commitTogether(batch: readonly PendingWrite[]): WriteResult[] | undefined {
+    const values: unknown[] = [];
+    try {
+      this.#runAll(batch, values);
+    } catch {
+      return undefined;
+    }
+    return values.map((value) => ({ ok: true, value }));
+  }
+
+  /** After a failure: each write again, in its own savepoint, so that the failing one rolls back alone. */
+  #commitEachAlone(batch: readonly PendingWrite[]): WriteResult[] {
+    const results: WriteResult[] = [];
+    this.#runEachAlone(batch, results);
+    return results;
   }
 }

@@ -13,6 +13,8 @@
  *   npm run bench -- --gateway-main=/path/to/dist/main.js   measure another build (A/B of a change)
  *   npm run bench -- --gateway-node-arg=--max-semi-space-size=4   extra node flag for the gateway (repeatable)
  *   npm run bench -- --node=/path/to/node   run both systems under test on another Node.js binary
+ *                                           (the gateway then needs --gateway-main in a copy whose
+ *                                           better-sqlite3 was built for that Node: BENCHMARKS.md)
  *   npm run bench:ci                   tiny workloads: checks the harness completes, no timing checks
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';

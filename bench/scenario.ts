@@ -149,7 +149,14 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     env.watchAcks(connection);
     const warmup = buildMessages(env, 'warm', spec.warmupMessages, spec.conversations);
     const warm = await drive(env, connection, 'warm', warmup, { kind: 'burst' }, spec.stallTimeoutMs);
-    if (!warm.isComplete) throw new Error(`warm-up incomplete: ${warm.probes.answered}/${warmup.length}`);
+    if (!warm.isComplete) {
+      const lastLines = target.output.lines.slice(-12).join('\n');
+      throw new Error(
+        `warm-up incomplete: ${warm.probes.answered}/${warmup.length} answered, ` +
+          `${warm.probes.acked} ACKed, ${env.dingtalk.liveConnections().length} live connection(s); ` +
+          `last output of the ${spec.target}:\n${lastLines}`,
+      );
+    }
     const messages = buildMessages(env, 'bench', spec.messages, spec.conversations);
     await env.collectOpenClawTimes();
     return await measure(spec, env, target, connection, messages);

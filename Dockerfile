@@ -1,7 +1,12 @@
 # syntax=docker/dockerfile:1
 
+# Node 22 LTS, not 24: on Node 24 better-sqlite3 12 aborts the process when the garbage collector
+# finalizes a prepared statement (`Assertion failed: (env) != nullptr` in
+# node::RemoveEnvironmentCleanupHook, from Statement::~Statement). In the benchmark 17 of 24 gateway
+# starts on Node 24.21 died that way within seconds of load; none of 12 on Node 22.23 (BENCHMARKS.md).
+
 # Build stage: compile TypeScript, then drop dev dependencies.
-FROM node:24-alpine AS build
+FROM node:22-alpine AS build
 WORKDIR /app
 # Toolchain for native modules built from source (none need it yet; kept so adding one cannot break the image).
 RUN apk add --no-cache python3 make g++
@@ -12,7 +17,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: only the compiled code and production dependencies, run as the unprivileged `node` user.
-FROM node:24-alpine AS runtime
+FROM node:22-alpine AS runtime
 ENV NODE_ENV=production \
     GATEWAY_HOST=0.0.0.0 \
     PORT=8080

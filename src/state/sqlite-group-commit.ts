@@ -19,21 +19,22 @@ export interface Durability {
 /**
  * Group commit for a better-sqlite3 database: every write handed to {@link run} in the same
  * event-loop turn commits in one transaction. A failing write fails only its own promise: the batch
- * is then run again with each write in its own savepoint, so that write rolls back alone. With a {@link Durability}, the writes resolve only
- * once it reports the transaction on disk; a failed sync fails the whole batch.
+ * is then run again with each write in its own savepoint, so that write rolls back alone. With a
+ * {@link Durability}, the writes resolve only once it reports the transaction on disk; a failed
+ * sync fails the whole batch.
  */
 export class GroupCommit {
   readonly #durability: Durability | undefined;
   readonly #pending: PendingWrite[] = [];
-  readonly #runAll: (batch: readonly PendingWrite[], values: unknown[]) => void;
+  readonly #runAll: (batch: readonly PendingWrite[], results: WriteResult[]) => void;
   readonly #runEachAlone: (batch: readonly PendingWrite[], results: WriteResult[]) => void;
   #isFlushScheduled = false;
 
   constructor(db: Database.Database, durability?: Durability) {
     this.#durability = durability;
     // Transaction functions made once: better-sqlite3's wrapper is not free to build per call.
-    this.#runAll = db.transaction((batch: readonly PendingWrite[], values: unknown[]) => {
-      for (const write of batch) values.push(write.run());
+    this.#runAll = db.transaction((batch: readonly PendingWrite[], results: WriteResult[]) => {
+      for (const write of batch) results.push({ ok: true, value: write.run() });
     });
     // Called inside the outer transaction, a transaction function runs as a savepoint.
     const inSavepoint = db.transaction((write: PendingWrite) => write.run());
@@ -68,11 +69,14 @@ export class GroupCommit {
     this.#isFlushScheduled = false;
     const batch = this.#pending.splice(0);
     if (batch.length === 0) return;
+    const rejectAll = (error: unknown): void => {
+      for (const write of batch) write.reject(error);
+    };
     let results: WriteResult[];
     try {
       results = this.#commitTogether(batch) ?? this.#commitEachAlone(batch);
     } catch (error) {
-      for (const write of batch) write.reject(error);
+      rejectAll(error);
       return;
     }
     const settleBatch = (): void => {
@@ -83,10 +87,7 @@ export class GroupCommit {
       });
     };
     if (this.#durability === undefined) settleBatch();
-    else
-      this.#durability.sync().then(settleBatch, (error: unknown) => {
-        for (const write of batch) write.reject(error);
-      });
+    else this.#durability.sync().then(settleBatch, rejectAll);
   }
 
   /**
@@ -94,13 +95,13 @@ export class GroupCommit {
    * per write). When a write throws, the whole transaction rolls back and this returns undefined.
    */
   #commitTogether(batch: readonly PendingWrite[]): WriteResult[] | undefined {
-    const values: unknown[] = [];
+    const results: WriteResult[] = [];
     try {
-      this.#runAll(batch, values);
+      this.#runAll(batch, results);
     } catch {
       return undefined;
     }
-    return values.map((value) => ({ ok: true, value }));
+    return results;
   }
 
   /** After a failure: each write again, in its own savepoint, so that the failing one rolls back alone. */

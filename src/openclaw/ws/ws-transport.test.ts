@@ -493,7 +493,8 @@ describe('WsAgentTransport against the fake gateway', () => {
     fake.freezeConnections();
 
     await fake.waitFor(() => (fake.authenticatedConnections >= 2 ? true : undefined), 3_000);
-    expect(transport.connection.state).toBe('open');
+    // The fake counts the connection when it answers the handshake; the client opens on reading it.
+    await expect.poll(() => transport.connection.state).toBe('open');
   });
 
   it('close() ends running turns and leaves no socket open', async () => {

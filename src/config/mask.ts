@@ -7,7 +7,7 @@ export const MASK = '***';
 
 /**
  * A copy of `value` with every secret-named key replaced by `***`, at any depth. Used by
- * `check-config`; logs use pino redaction with the same key list.
+ * `check-config`; logs censor these keys and a few more (`log/redact.ts`, a test keeps them in step).
  */
 export function maskSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(maskSecrets);

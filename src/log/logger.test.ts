@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 
 import { createLogger } from './logger.js';
-import { REDACT_PATHS, REDACTED } from './redact.js';
+import { REDACTED, SECRET_KEYS } from './redact.js';
 
 /** A destination stream that keeps every JSON line pino writes. */
 class LineCollector extends Writable {
@@ -91,16 +91,19 @@ describe('createLogger', () => {
     expect(err.stack).toContain('Error: outer');
   });
 
-  it.each(REDACT_PATHS.map((path) => [path]))('censors %s', (path) => {
-    const { logger, destination } = setup();
-    const keys = pathKeys(path);
-    const secret = `secret-for-${keys.join('-')}`;
-    logger.trace(nest(keys, secret), 'with secret');
-    const [line] = destination.lines;
-    expect(line).toBeDefined();
-    expect(line).not.toContain(secret);
-    expect(valueAt(JSON.parse(line!), keys)).toBe(REDACTED);
-  });
+  it.each([...SECRET_KEYS].flatMap((key) => [[key], [`*.${key}`], [`*.*.${key}`], [`a.*.b.*.c.${key}`]]))(
+    'censors %s',
+    (path) => {
+      const { logger, destination } = setup();
+      const keys = pathKeys(path);
+      const secret = `secret-for-${keys.join('-')}`;
+      logger.trace(nest(keys, secret), 'with secret');
+      const [line] = destination.lines;
+      expect(line).toBeDefined();
+      expect(line).not.toContain(secret);
+      expect(valueAt(JSON.parse(line!), keys)).toBe(REDACTED);
+    },
+  );
 
   it.each([
     ['clientSecret'],
@@ -121,6 +124,9 @@ describe('createLogger', () => {
     ['reply.webhookUrl'],
     ['media.downloadUrl'],
     ['auth.accessToken'],
+    ['req.headers.Authorization'],
+    ['a.appSecret'],
+    ['config.server.sendApiToken'],
   ])('censors a secret placed at %s, at every level from trace to fatal', (path) => {
     const { logger, destination } = setup();
     const keys = path.split('.');
@@ -144,6 +150,42 @@ describe('createLogger', () => {
       endpoint: 'connections/open',
       clientSecret: REDACTED,
       nested: { token: REDACTED },
+    });
+  });
+
+  it('censors secrets in child logger bindings, at any level of a child of a child', () => {
+    const { logger, destination } = setup();
+    logger
+      .child({ component: 'x', token: 'BINDING-T1' })
+      .child({ messageId: 'm1', account: { clientSecret: 'BINDING-S2' } })
+      .info('call');
+    const [line] = destination.lines;
+    expect(line).not.toContain('BINDING-T1');
+    expect(line).not.toContain('BINDING-S2');
+    expect(destination.records()[0]).toMatchObject({
+      component: 'x',
+      messageId: 'm1',
+      token: REDACTED,
+      account: { clientSecret: REDACTED },
+    });
+  });
+
+  it('censors secret-named fields an error carries, in its causes too', () => {
+    const { logger, destination } = setup();
+    const cause = Object.assign(new Error('inner'), { accessToken: 'ERR-T2' });
+    const error = Object.assign(new Error('outer', { cause }), {
+      code: 'E_X',
+      headers: { authorization: 'Bearer ERR-T1' },
+    });
+    logger.error({ err: error }, 'failed');
+    const [line] = destination.lines;
+    expect(line).not.toContain('ERR-T1');
+    expect(line).not.toContain('ERR-T2');
+    expect(destination.records()[0]?.['err']).toMatchObject({
+      message: 'outer',
+      code: 'E_X',
+      headers: { authorization: REDACTED },
+      cause: { message: 'inner', accessToken: REDACTED },
     });
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { maskUrl, maskUrlsDeep, maskUrlsInText, REDACT_PATHS, REDACTED } from './redact.js';
+import { SECRET_KEYS as CONFIG_SECRET_KEYS } from '../config/schema.js';
+import { isSecretKey, maskUrl, maskUrlsInText, REDACTED, scrubForLog } from './redact.js';
 
 describe('maskUrl', () => {
   it.each([
@@ -57,30 +58,6 @@ describe('maskUrl', () => {
   });
 });
 
-describe('REDACT_PATHS', () => {
-  it('lists secrets at the top level and one and two levels down', () => {
-    for (const key of ['clientSecret', 'token', 'sessionWebhook']) {
-      expect(REDACT_PATHS).toContain(key);
-      expect(REDACT_PATHS).toContain(`*.${key}`);
-      expect(REDACT_PATHS).toContain(`*.*.${key}`);
-    }
-  });
-
-  it('lists the full config paths of secrets (a pino * matches one level only)', () => {
-    expect(REDACT_PATHS).toEqual(
-      expect.arrayContaining([
-        'config.openclaw.token',
-        'config.channels.dingtalk.clientSecret',
-        'config.channels.dingtalk.accounts.*.clientSecret',
-      ]),
-    );
-  });
-
-  it('has no duplicates', () => {
-    expect(new Set(REDACT_PATHS).size).toBe(REDACT_PATHS.length);
-  });
-});
-
 describe('maskUrlsInText', () => {
   it.each([
     [
@@ -102,14 +79,14 @@ describe('maskUrlsInText', () => {
   });
 });
 
-describe('maskUrlsDeep', () => {
+describe('scrubForLog', () => {
   it('returns the same object when nothing needs masking', () => {
     const value = { a: 'plain', b: [1, 'https://x.test/p'], c: { d: true } };
-    expect(maskUrlsDeep(value)).toBe(value);
+    expect(scrubForLog(value)).toBe(value);
   });
 
   it('turns URL objects into masked strings', () => {
-    expect(maskUrlsDeep({ url: new URL('wss://h.test/c?ticket=T') })).toEqual({
+    expect(scrubForLog({ url: new URL('wss://h.test/c?ticket=T') })).toEqual({
       url: 'wss://h.test/c?ticket=***',
     });
   });
@@ -117,11 +94,37 @@ describe('maskUrlsDeep', () => {
   it('copies only what changed and leaves errors to their serializer', () => {
     const error = new Error('https://x.test/?k=v');
     const value = { a: { url: 'https://x.test/?k=v' }, keep: { n: 1 }, err: error };
-    const masked = maskUrlsDeep(value);
+    const masked = scrubForLog(value);
     expect(masked).not.toBe(value);
     expect(masked.a.url).toBe('https://x.test/?k=***');
     expect(masked.keep).toBe(value.keep);
     expect(masked.err).toBe(error);
     expect(value.a.url).toBe('https://x.test/?k=v');
+  });
+});
+
+describe('scrubForLog secrets', () => {
+  it('censors every key the config marks as secret', () => {
+    expect(CONFIG_SECRET_KEYS.filter((key) => !isSecretKey(key))).toEqual([]);
+  });
+
+  it('censors secret keys at any depth and in any case, leaving the input untouched', () => {
+    const value = {
+      Authorization: 'Bearer A1',
+      list: [{ sessionWebhook: 'https://x.test/h?session=S1' }],
+      config: { channels: { dingtalk: { accounts: { main: { clientSecret: 'C1', clientId: 'id' } } } } },
+    };
+    expect(scrubForLog(value)).toEqual({
+      Authorization: REDACTED,
+      list: [{ sessionWebhook: REDACTED }],
+      config: { channels: { dingtalk: { accounts: { main: { clientSecret: REDACTED, clientId: 'id' } } } } },
+    });
+    expect(value.Authorization).toBe('Bearer A1');
+    expect(value.config.channels.dingtalk.accounts.main.clientSecret).toBe('C1');
+  });
+
+  it('leaves an absent secret absent', () => {
+    const value = { token: undefined, ticket: null, other: 'x' };
+    expect(scrubForLog(value)).toBe(value);
   });
 });

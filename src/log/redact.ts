@@ -33,8 +33,34 @@ export function maskUrlsInText(text: string): string {
   return text.replace(URL_IN_TEXT, (url) => (/[?@]/.test(url) ? maskUrl(url) : url));
 }
 
-// Deeper structures are left as they are: log calls pass flat fields.
-const MAX_MASK_DEPTH = 4;
+/**
+ * Keys whose values are secrets, compared lower-cased, at any depth of a logged object. Matching by
+ * key rather than by pino redact path catches a secret wherever a log call nests it, and costs nothing
+ * for objects without one (pino's wildcard paths ran on every child logger's bindings: BENCHMARKS.md).
+ */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'clientsecret',
+  'appsecret',
+  'token',
+  'accesstoken',
+  'ticket',
+  'authorization',
+  'sessionwebhook',
+  'webhookurl',
+  'downloadurl',
+  'sendapitoken',
+  'redisurl',
+  'x-acs-dingtalk-access-token',
+]);
+
+/** Whether a field of this name holds a secret ({@link SECRET_KEYS}). */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.has(key.toLowerCase());
+}
+
+// Deeper structures are left as they are: log calls pass flat fields (the deepest secret the config
+// holds, config.channels.dingtalk.accounts.<id>.clientSecret, is six levels down).
+const MAX_SCRUB_DEPTH = 8;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
@@ -43,63 +69,30 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * `value` with {@link maskUrlsInText} applied to every string in it (plain objects and arrays, a few
- * levels deep; `URL` objects become masked strings). Returns the same object when nothing changed;
- * never mutates its input. Errors and other class instances are left to their serializers.
+ * `value` ready to be logged: the value of every {@link SECRET_KEYS} key replaced by `***`, and
+ * {@link maskUrlsInText} applied to every other string (plain objects and arrays; `URL` objects become
+ * masked strings). Returns the same object when nothing changed; never mutates its input. Errors and
+ * other class instances are left to their serializers.
  */
-export function maskUrlsDeep<T>(value: T, depth = 0): T {
+export function scrubForLog<T>(value: T, depth = 0): T {
   if (typeof value === 'string') return maskUrlsInText(value) as T;
   // A URL object would be logged as its full href (toJSON).
   if (value instanceof URL) return maskUrl(value.href) as T;
-  if (depth >= MAX_MASK_DEPTH) return value;
+  if (depth >= MAX_SCRUB_DEPTH) return value;
   if (Array.isArray(value)) {
-    const masked = value.map((item: unknown) => maskUrlsDeep(item, depth + 1));
-    return masked.some((item, index) => item !== value[index]) ? (masked as T) : value;
+    const scrubbed = value.map((item: unknown) => scrubForLog(item, depth + 1));
+    return scrubbed.some((item, index) => item !== value[index]) ? (scrubbed as T) : value;
   }
   if (!isPlainObject(value)) return value;
   let copy: Record<string, unknown> | undefined;
-  for (const [key, child] of Object.entries(value)) {
-    const masked = maskUrlsDeep(child, depth + 1);
-    if (masked === child) continue;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const child = value[key];
+    const scrubbed =
+      isSecretKey(key) && child !== undefined && child !== null ? REDACTED : scrubForLog(child, depth + 1);
+    if (scrubbed === child) continue;
     copy ??= { ...value };
-    copy[key] = masked;
+    copy[key] = scrubbed;
   }
   return (copy ?? value) as T;
 }
-
-/**
- * Object paths pino must censor. A pino `*` matches exactly one level, so every depth at which a
- * secret can appear is listed (see STYLE.md G5); log calls should not pass secrets in the first place.
- */
-export const REDACT_PATHS: readonly string[] = [
-  'clientSecret',
-  'appSecret',
-  'token',
-  'accessToken',
-  'ticket',
-  'authorization',
-  'sessionWebhook',
-  'webhookUrl',
-  'downloadUrl',
-  'sendApiToken',
-  '*.clientSecret',
-  '*.appSecret',
-  '*.token',
-  '*.accessToken',
-  '*.ticket',
-  '*.authorization',
-  '*.sessionWebhook',
-  '*.webhookUrl',
-  '*.downloadUrl',
-  '*.sendApiToken',
-  '*.*.clientSecret',
-  '*.*.token',
-  '*.*.sessionWebhook',
-  'headers.authorization',
-  'headers["x-acs-dingtalk-access-token"]',
-  'req.headers.authorization',
-  'config.openclaw.token',
-  'config.server.sendApiToken',
-  'config.channels.dingtalk.clientSecret',
-  'config.channels.dingtalk.accounts.*.clientSecret',
-];

@@ -38,20 +38,20 @@ export type ScenarioRole = 'paced' | 'burst' | 'overhead' | 'scaling' | 'profile
  * gateway's state on /dev/shm (no fsync cost); `keepalive-5s`, both fakes closing idle connections
  * after Node's default 5 s instead of {@link LONG_KEEP_ALIVE_MS}.
  */
-export type Variant = 'disk' | 'tmpfs' | 'keepalive-5s' | 'lean-heap';
+export type Variant = 'disk' | 'tmpfs' | 'keepalive-5s' | 'v8-heap-growth';
 
 export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
   disk: '',
   tmpfs: 'state on tmpfs',
   'keepalive-5s': 'fakes keep-alive 5 s',
-  'lean-heap': 'lean V8 heap flags',
+  'v8-heap-growth': "V8's own heap growth",
 };
 
 /**
- * V8 flags that keep the heap close to its live data (README, "Memory"): new space at most 2 x 8 MiB,
- * and the old space allowed to grow only 10 % past the live data after each full collection.
+ * The gateway caps V8's heap growth at start-up (src/lifecycle/heap-growth.ts) unless `node` got its
+ * own setting; 0 is V8's default, its own growth factor (README, "Memory").
  */
-export const LEAN_HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=10'];
+export const V8_DEFAULT_HEAP_GROWTH_FLAGS: readonly string[] = ['--heap-growing-percent=0'];
 
 /** Node's default `server.keepAliveTimeout`. */
 const NODE_KEEP_ALIVE_MS = 5_000;
@@ -152,7 +152,7 @@ export function planScenarios(options: PlanOptions): PlannedScenario[] {
         stateParentDir: options.tmpfsDir,
       });
     }
-    // What the lean heap flags save and cost, on the runs that set the peak RSS.
+    // What the heap growth cap saves and costs, on the runs that set the peak RSS.
     const isPeakMemoryRun =
       shape.role === 'scaling' && shape.messages === 20_000 && shape.conversations >= 1_000;
     if (options.mode === 'full' && isPeakMemoryRun && options.targets.includes('gateway')) {
@@ -160,8 +160,8 @@ export function planScenarios(options: PlanOptions): PlannedScenario[] {
         ...common,
         ...shape,
         target: 'gateway',
-        variant: 'lean-heap',
-        gatewayNodeArgs: [...LEAN_HEAP_FLAGS, ...options.gatewayNodeArgs],
+        variant: 'v8-heap-growth',
+        gatewayNodeArgs: [...V8_DEFAULT_HEAP_GROWTH_FLAGS, ...options.gatewayNodeArgs],
       });
     }
     if (options.mode === 'full' && isThroughputProbe) {

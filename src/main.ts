@@ -6,6 +6,7 @@ import { loadConfig } from './config/load.js';
 import { maskSecrets } from './config/mask.js';
 import type { GatewayConfig } from './config/types.js';
 import { ConfigError, describeCause } from './errors.js';
+import { capHeapGrowth } from './lifecycle/heap-growth.js';
 import { createLogger } from './log/logger.js';
 
 /** Process exit codes (documented in the README). */
@@ -51,8 +52,9 @@ async function main(): Promise<number> {
     return EXIT_CODES.ok;
   }
 
+  const heapGrowingPercent = capHeapGrowth();
   const logger = createLogger({ level: config.log.level, version });
-  logger.info({ source: config.source }, 'configuration loaded');
+  logger.info({ source: config.source, heapGrowingPercent }, 'configuration loaded');
   for (const account of config.accounts) {
     const needsWs = account.showToolStatus || account.showToolResult || account.thinking !== 'off';
     if (needsWs && config.openclaw.transport === 'http') {

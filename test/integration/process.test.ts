@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import { HEAP_GROWING_PERCENT } from '../../src/lifecycle/heap-growth.js';
 import { FAKE_OPENCLAW_TOKEN } from '../fakes/fake-openclaw.js';
 import { useGatewayHarness } from '../helpers/gateway-harness.js';
 import { runGatewayCommand } from '../helpers/gateway-process.js';
@@ -120,6 +121,10 @@ describe('running from environment variables only', () => {
       },
     });
     expect((await fetch(`${gateway.baseUrl}/healthz`)).status).toBe(200);
+    // V8's heap growth is capped unless `node` was given its own --heap-growing-percent.
+    expect(gateway.logs.find((line) => line.msg === 'configuration loaded')).toMatchObject({
+      heapGrowingPercent: HEAP_GROWING_PERCENT,
+    });
     const [connection] = await dingtalk.waitForConnections(1);
     await expect.poll(async () => (await fetch(`${gateway.baseUrl}/readyz`)).status).toBe(200);
     const ready: unknown = await (await fetch(`${gateway.baseUrl}/readyz`)).json();

@@ -29,7 +29,7 @@ import { ADMIN_SCOPE, BASE_SCOPES, TOOL_EVENTS_CAP } from './handshake.js';
 import { RunInbox } from './run-inbox.js';
 import { RunTracker, type RunOutcome } from './run-events.js';
 import { resumeRun } from './run-resume.js';
-import { subscribeRun } from './run-subscription.js';
+import { RunEventRouter, type RunRoute } from './run-subscription.js';
 import { chatSendInput, qualifiedSessionKey } from './turn-input.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, type WsAgentTransportOptions } from './ws-transport-options.js';
 
@@ -64,6 +64,7 @@ export class WsAgentTransport implements AgentTransport {
   readonly connection: OpenClawWsConnection;
   readonly #options: WsAgentTransportOptions;
   readonly #artifacts: ArtifactFetcher;
+  readonly #runs: RunEventRouter;
   readonly #log: Logger | undefined;
   readonly #closing = new AbortController();
   #protocolWarningCount = 0;
@@ -93,6 +94,7 @@ export class WsAgentTransport implements AgentTransport {
       logger: options.logger,
       random: options.random,
     });
+    this.#runs = new RunEventRouter(this.connection);
     this.#artifacts = new ArtifactFetcher({
       httpBaseUrl: options.httpBaseUrl,
       maxBytes: options.maxArtifactBytes,
@@ -119,13 +121,14 @@ export class WsAgentTransport implements AgentTransport {
     const sessionKey = qualifiedSessionKey(turn.sessionKey, turn.agentId);
     const inbox = new RunInbox();
     const progress: TurnProgress = { runId: turn.idempotencyKey, mayBeRunning: false, tracker: undefined };
-    let unsubscribe: (() => void) | undefined;
+    let route: RunRoute | undefined;
     const log = this.#log?.child({ sessionKey, runId: progress.runId });
     try {
       await abortable(this.connection.ready(), stop);
       // Subscribed before chat.send: events of the run may arrive before its answer.
-      unsubscribe = subscribeRun(this.connection, inbox, () => progress.runId);
+      route = this.#runs.add(progress.runId, inbox);
       const accepted = await this.#startRun(turn, progress, stop, log);
+      route.rename(progress.runId);
       const run = new RunTracker(progress.runId);
       progress.tracker = run;
       log?.debug({ status: accepted.status }, 'chat.send accepted');
@@ -154,7 +157,7 @@ export class WsAgentTransport implements AgentTransport {
       throw this.#turnError(error, turn, deadline.signal);
     } finally {
       clearTimeout(timer);
-      unsubscribe?.();
+      route?.close();
       // The caller stopped early (abort, deadline, consumer gone): stop the run in OpenClaw too.
       if (progress.mayBeRunning && progress.tracker?.outcome === undefined)
         await this.#abortRun(sessionKey, progress.runId, log);

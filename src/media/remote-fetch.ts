@@ -5,6 +5,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 
 import { GatewayError, ERROR_CODES, describeCause } from '../errors.js';
 import { isPrivateAddress } from './network-guard.js';
+import { deadlineSignal } from '../util/deadline-signal.js';
 import { discardBody } from '../util/discard-body.js';
 import { readBodyCapped } from '../util/http-body.js';
 
@@ -25,6 +26,13 @@ export class RemoteFetchError extends GatewayError {
     this.reason = reason;
     this.retryable = retryable;
   }
+}
+
+/** A downloaded attachment: its bytes, Content-Type and the URL it finally came from. */
+export interface RemoteFile {
+  readonly bytes: Buffer;
+  readonly contentType: string | undefined;
+  readonly url: URL;
 }
 
 export interface RemoteFetchOptions {
@@ -91,21 +99,31 @@ export class RemoteFetcher {
     });
   }
 
-  async fetch(
-    rawUrl: string,
-    signal?: AbortSignal,
-  ): Promise<{ bytes: Buffer; contentType: string | undefined; url: URL }> {
+  async fetch(rawUrl: string, signal?: AbortSignal): Promise<RemoteFile> {
     let url: URL;
     try {
       url = new URL(rawUrl);
     } catch {
       throw new RemoteFetchError('bad-url', 'unparsable');
     }
-    const deadline = AbortSignal.timeout(this.#options.timeoutMs);
-    const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
+    const deadline = deadlineSignal(this.#options.timeoutMs, signal);
+    try {
+      return await this.#follow(url, deadline.signal);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  /** The GETs of {@link fetch}: each hop checked, at most {@link MAX_REDIRECTS} redirects. */
+  async #follow(start: URL, signal: AbortSignal): Promise<RemoteFile> {
+    let url = start;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
       checkUrl(url, this.#options.allowPrivateNetworks);
-      const response = await this.#get(url, combined);
+      const response = await this.#get(url, signal);
       const { statusCode, headers, body } = response;
       const location = headers['location'];
       if (statusCode >= 300 && statusCode < 400 && typeof location === 'string') {
@@ -133,10 +151,6 @@ export class RemoteFetcher {
       };
     }
     throw new RemoteFetchError('too-many-redirects', `more than ${MAX_REDIRECTS} redirects`);
-  }
-
-  async close(): Promise<void> {
-    await this.#agent.close();
   }
 
   async #get(url: URL, signal: AbortSignal) {

@@ -3,6 +3,7 @@ import { FormData, request, type Dispatcher } from 'undici';
 import { DingTalkApiError, DingTalkTransportError, ERROR_CODES, GatewayError } from '../../errors.js';
 import { withAccessToken, type AccessTokenCache } from './access-token.js';
 import { interpretAnswer } from './http-client.js';
+import { deadlineSignal } from '../../util/deadline-signal.js';
 import { readBodyCapped } from '../../util/http-body.js';
 
 /** Endpoint name of `POST {oapiBase}/media/upload` in errors and metrics. */
@@ -117,9 +118,7 @@ async function postUpload(url: URL, options: UploadMediaOptions): Promise<unknow
   const form = new FormData();
   // A fresh Blob per attempt: the body is read once per request.
   form.append('media', new Blob([options.bytes], { type: options.contentType }), options.fileName);
-  const timeoutSignal = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS);
-  const signal =
-    options.signal === undefined ? timeoutSignal : AbortSignal.any([options.signal, timeoutSignal]);
+  const deadline = deadlineSignal(options.timeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS, options.signal);
   let status: number;
   let text: string;
   try {
@@ -127,7 +126,7 @@ async function postUpload(url: URL, options: UploadMediaOptions): Promise<unknow
       method: 'POST',
       headers: { accept: 'application/json' },
       body: form,
-      signal,
+      signal: deadline.signal,
       ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     });
     status = response.statusCode;
@@ -135,6 +134,8 @@ async function postUpload(url: URL, options: UploadMediaOptions): Promise<unknow
   } catch (error) {
     options.onCall?.(MEDIA_UPLOAD_ENDPOINT, 'transport');
     throw new DingTalkTransportError(MEDIA_UPLOAD_ENDPOINT, error);
+  } finally {
+    deadline.dispose();
   }
   options.onCall?.(MEDIA_UPLOAD_ENDPOINT, String(status));
   return interpretAnswer(MEDIA_UPLOAD_ENDPOINT, status, text);

@@ -7,6 +7,7 @@ import { DingTalkApiError, describeCause, ERROR_CODES, GatewayError, type ErrorC
 import type { AccessTokenCache } from './access-token.js';
 import type { DingTalkHttp } from './http-client.js';
 import { callOpenApi } from './openapi-call.js';
+import { deadlineSignal } from '../../util/deadline-signal.js';
 import { discardBody } from '../../util/discard-body.js';
 import { firstHeader, readBodyCapped } from '../../util/http-body.js';
 
@@ -206,13 +207,26 @@ const MAX_ERROR_BODY_BYTES = 4_096;
  */
 export async function downloadFile(url: string, options: DownloadFileOptions): Promise<DownloadedFile> {
   if (!URL.canParse(url)) throw new MediaDownloadError('bad-url', 'an unparsable URL', 'not a URL');
-  let current = new URL(url);
-  if (!isHttp(current)) {
-    throw new MediaDownloadError('bad-url', current.protocol, 'only http and https URLs are downloaded');
+  const start = new URL(url);
+  if (!isHttp(start)) {
+    throw new MediaDownloadError('bad-url', start.protocol, 'only http and https URLs are downloaded');
   }
-  assertDownloadHost(current, options.allowedHosts);
-  const deadline = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
+  assertDownloadHost(start, options.allowedHosts);
+  const deadline = deadlineSignal(options.timeoutMs, options.signal);
+  try {
+    return await followDownload(start, deadline.signal, options);
+  } finally {
+    deadline.dispose();
+  }
+}
+
+/** The attempts, retries and redirects of {@link downloadFile}, all under `signal`. */
+async function followDownload(
+  start: URL,
+  signal: AbortSignal,
+  options: DownloadFileOptions,
+): Promise<DownloadedFile> {
+  let current = start;
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   let retries = 0;
@@ -222,14 +236,14 @@ export async function downloadFile(url: string, options: DownloadFileOptions): P
     try {
       outcome = await fetchOnce(current, signal, options);
     } catch (error) {
-      const failure = toDownloadError(error, current, deadline, options.signal);
+      const failure = toDownloadError(error, current, signal, options.signal);
       if (!failure.retryable || failure.reason === 'timeout' || retries >= maxRetries) throw failure;
       const delayMs = (options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** retries;
       retries += 1;
       try {
         await sleep(delayMs, undefined, { signal });
       } catch (sleepError) {
-        throw toDownloadError(sleepError, current, deadline, options.signal);
+        throw toDownloadError(sleepError, current, signal, options.signal);
       }
       continue;
     }
@@ -300,7 +314,7 @@ function tooLarge(url: URL, maxBytes: number, what: string): MediaDownloadError 
 function toDownloadError(
   error: unknown,
   url: URL,
-  deadline: AbortSignal,
+  downloadSignal: AbortSignal,
   callerSignal: AbortSignal | undefined,
 ): MediaDownloadError {
   if (error instanceof MediaDownloadError) return error;
@@ -308,7 +322,8 @@ function toDownloadError(
   if (callerSignal?.aborted === true) {
     return new MediaDownloadError('aborted', where, 'aborted by the caller', { cause: error });
   }
-  if (deadline.aborted)
+  // Aborted while the caller's signal is not: the deadline passed.
+  if (downloadSignal.aborted)
     return new MediaDownloadError('timeout', where, 'deadline exceeded', { cause: error });
   return new MediaDownloadError('transport', where, describeCause(error), { cause: error });
 }

@@ -40,6 +40,17 @@ const runIds = (items: readonly RunInboxItem[]) =>
       : item.kind,
   );
 
+/** A router on a listener source, with a turn of `run-a` and one of `run-b` routed. */
+function twoTurns() {
+  const source = listenerSource();
+  const router = new RunEventRouter(source);
+  const a = new RunInbox();
+  const b = new RunInbox();
+  router.add('run-a', a);
+  router.add('run-b', b);
+  return { source, a, b };
+}
+
 describe('RunEventRouter', () => {
   it('puts one listener on the connection, whatever the number of turns', () => {
     const source = listenerSource();
@@ -50,12 +61,7 @@ describe('RunEventRouter', () => {
   });
 
   it('routes chat and agent events by runId and skips the rest', async () => {
-    const source = listenerSource();
-    const router = new RunEventRouter(source);
-    const a = new RunInbox();
-    const b = new RunInbox();
-    router.add('run-a', a);
-    router.add('run-b', b);
+    const { source, a, b } = twoTurns();
     source.event('chat', { runId: 'run-a', state: 'delta' });
     source.event('agent', { runId: 'run-b' });
     source.event('tick', { runId: 'run-a' });
@@ -97,12 +103,7 @@ describe('RunEventRouter', () => {
   });
 
   it('tells every open turn when the connection is lost, reopened or given up', async () => {
-    const source = listenerSource();
-    const router = new RunEventRouter(source);
-    const a = new RunInbox();
-    const b = new RunInbox();
-    router.add('run-a', a);
-    router.add('run-b', b);
+    const { source, a, b } = twoTurns();
     const refused = new OpenClawAuthError('AUTH_TOKEN_MISMATCH', 'check the token');
     for (const listener of source.listeners) {
       listener.onLost?.(new Error('socket closed'));

@@ -1,4 +1,5 @@
 /** Facts about the machine the figures were taken on, and the fsync cost of the state folder's disk. */
+import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem, tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ export interface MachineFacts {
   /** Latency of `fsync` after a 4 KiB append in the folder the gateway's state lives in. */
   readonly fsyncMs: Percentiles;
   readonly fsyncDir: string;
+  /** Median time of {@link calibrateCpu}'s fixed workload: compares the speed of the box across runs. */
+  readonly cpuCalibrationMs: number;
 }
 
 const FSYNC_PROBES = 200;
@@ -51,6 +54,37 @@ export function probeFsync(parentDir: string = tmpdir()): Percentiles {
   return percentiles(timings);
 }
 
+export const CALIBRATION_ROUNDS = 7;
+const CALIBRATION_MESSAGES = 10_000;
+
+/**
+ * Times a fixed single-threaded workload shaped like the gateway's per-message work (JSON in and
+ * out, a hash, string building), `CALIBRATION_ROUNDS` times after one warm-up round (JIT), and
+ * returns the median in ms. The same
+ * code on the same box should give the same figure; a host that got slower (a busy neighbour of a
+ * VM) shows here, so figures of runs with different calibrations are compared by their ratios only.
+ */
+export function calibrateCpu(): number {
+  const timings: number[] = [];
+  let checksum = 0;
+  for (let round = 0; round <= CALIBRATION_ROUNDS; round += 1) {
+    const startedAt = performance.now();
+    for (let i = 0; i < CALIBRATION_MESSAGES; i += 1) {
+      const frame = JSON.stringify({
+        headers: { messageId: `m-${i}`, topic: '/v1.0/im/bot/messages/get', time: String(1_700_000_000 + i) },
+        data: JSON.stringify({ conversationId: `cid-${i % 100}`, text: { content: `hello ${i} 你好` } }),
+      });
+      const parsed = JSON.parse(frame) as { data: string };
+      const inner = JSON.parse(parsed.data) as { text: { content: string } };
+      const digest = createHash('sha256').update(inner.text.content).digest('hex');
+      checksum += `ok bench ${digest.slice(0, 8)} ${inner.text.content}`.length;
+    }
+    if (round > 0) timings.push(performance.now() - startedAt);
+  }
+  if (checksum === 0) throw new Error('calibration workload did nothing');
+  return timings.sort((a, b) => a - b)[Math.floor(timings.length / 2)] ?? Number.NaN;
+}
+
 export function machineFacts(stateParentDir: string = tmpdir()): MachineFacts {
   return {
     nproc: availableParallelism(),
@@ -60,6 +94,7 @@ export function machineFacts(stateParentDir: string = tmpdir()): MachineFacts {
     loadAverage1m: loadAverage1m(),
     fsyncMs: probeFsync(stateParentDir),
     fsyncDir: stateParentDir,
+    cpuCalibrationMs: calibrateCpu(),
   };
 }
 

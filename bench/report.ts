@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { REPO_ROOT } from '../test/helpers/gateway-process.js';
-import type { MachineFacts } from './machine.js';
+import { CALIBRATION_ROUNDS, type MachineFacts } from './machine.js';
 import { MIB, type RunRecord, maxOf, mib, ms, num, pick, ratio, results, table } from './report-format.js';
 import { median, slope } from './stats.js';
 
@@ -173,12 +173,18 @@ export function targetsTable(records: readonly RunRecord[]): string {
   return table(['target', 'measured (gateway)', 'verdict'], rows);
 }
 
-export function machineBlock(facts: MachineFacts, command: string, gatewayMain: string): string {
+export function machineBlock(
+  facts: MachineFacts,
+  cpuCalibrationEndMs: number,
+  command: string,
+  gatewayMain: string,
+): string {
   return [
     `- command: \`${command}\``,
     `- gateway: \`node ${gatewayMain}\`; SDK baseline: dingtalk-stream ${sdkVersion()}`,
     `- nproc: ${facts.nproc}; CPU: ${facts.cpuModel}; memory: ${facts.memoryGiB} GiB; node ${facts.node}`,
     `- load average (1 min) at start: ${num(facts.loadAverage1m, 2)}`,
     `- fsync of a 4 KiB append in ${facts.fsyncDir}: p50 ${ms(facts.fsyncMs.p50)} ms, p99 ${ms(facts.fsyncMs.p99)} ms, max ${ms(facts.fsyncMs.max)} ms`,
+    `- CPU calibration (a fixed JS workload, median of ${CALIBRATION_ROUNDS} rounds; lower is a faster box): ${ms(facts.cpuCalibrationMs)} ms at the start, ${ms(cpuCalibrationEndMs)} ms at the end`,
   ].join('\n');
 }

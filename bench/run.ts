@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { REPO_ROOT } from '../test/helpers/gateway-process.js';
-import { machineFacts } from './machine.js';
+import { calibrateCpu, machineFacts } from './machine.js';
 import { type BenchMode, type PlannedScenario, VARIANT_LABELS, planScenarios } from './plan.js';
 import { profileReport, summariseProfile } from './profile.js';
 import { machineBlock, summaryTable, targetsTable } from './report.js';
@@ -149,7 +149,12 @@ async function main(): Promise<number> {
     `${plans.length} runs; load average ${facts.loadAverage1m ?? '?'} on ${facts.nproc} CPUs\n`,
   );
   const records = await runAll(plans);
-  const sections = [`## Benchmark (${cli.mode})`, machineBlock(facts, cli.command, cli.gatewayMain)];
+  // Again at the end: a host that slowed down during the run shows as a larger figure.
+  const cpuCalibrationEndMs = calibrateCpu();
+  const sections = [
+    `## Benchmark (${cli.mode})`,
+    machineBlock(facts, cpuCalibrationEndMs, cli.command, cli.gatewayMain),
+  ];
   if (cli.mode === 'profile') {
     sections.push(detailTable(records), profileSection(records, profileDir));
   } else {
@@ -169,7 +174,10 @@ async function main(): Promise<number> {
   console.log(`${sections.join('\n\n')}\n`);
   mkdirSync(OUTPUT_DIR, { recursive: true });
   const jsonPath = join(OUTPUT_DIR, `results-${cli.mode}.json`);
-  writeFileSync(jsonPath, JSON.stringify({ facts, command: cli.command, records }, null, 2));
+  writeFileSync(
+    jsonPath,
+    JSON.stringify({ facts, cpuCalibrationEndMs, command: cli.command, records }, null, 2),
+  );
   process.stderr.write(`figures written to ${jsonPath}\n`);
   const failed = records.filter((r) => r.result === undefined || (cli.mode === 'ci' && !r.result.isComplete));
   return failed.length === 0 ? 0 : 1;

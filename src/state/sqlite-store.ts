@@ -84,10 +84,14 @@ export class SqliteStateStore implements StateStore {
       queueCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM inbox WHERE queue_key = ?'),
       queueKeys: db.prepare<[], { queue_key: string }>('SELECT DISTINCT queue_key FROM inbox'),
       chunksOf: db.prepare<[number], ChunkRow>('SELECT * FROM reply_chunks WHERE inbox_id = ? ORDER BY idx'),
-      inboxGet: db.prepare<[number], InboxRow>('SELECT * FROM inbox WHERE id = ?'),
-      inboxStart: db.prepare<[number]>('UPDATE inbox SET attempts = attempts + 1 WHERE id = ?'),
+      // RETURNING: one statement, and no copy of the row's job JSON, per turn start and finish.
+      inboxStart: db.prepare<[number], { attempts: number }>(
+        'UPDATE inbox SET attempts = attempts + 1 WHERE id = ? RETURNING attempts',
+      ),
       inboxComplete: db.prepare<[number]>('UPDATE inbox SET reply_complete = 1 WHERE id = ?'),
-      inboxDelete: db.prepare<[number]>('DELETE FROM inbox WHERE id = ?'),
+      inboxDelete: db.prepare<[number], { dedupe_key: string }>(
+        'DELETE FROM inbox WHERE id = ? RETURNING dedupe_key',
+      ),
       chunksAll: db.prepare<[], ChunkRow>('SELECT * FROM reply_chunks ORDER BY inbox_id, idx'),
       chunksNextIndex: db.prepare<[number], { next: number }>(
         'SELECT COALESCE(MAX(idx) + 1, 0) AS next FROM reply_chunks WHERE inbox_id = ?',
@@ -223,8 +227,7 @@ export class SqliteStateStore implements StateStore {
 
   markStarted(id: number): Promise<number> {
     return this.#groupCommit.run(() => {
-      this.#statements.inboxStart.run(id);
-      return this.#statements.inboxGet.get(id)?.attempts ?? 0;
+      return this.#statements.inboxStart.get(id)?.attempts ?? 0;
     });
   }
 
@@ -246,10 +249,9 @@ export class SqliteStateStore implements StateStore {
   finish(id: number, nowMs: number): Promise<void> {
     return this.#groupCommit.run(() => {
       const s = this.#statements;
-      const row = s.inboxGet.get(id);
-      if (row === undefined) return;
-      s.inboxDelete.run(id);
-      s.dedupeClaim.run(row.dedupe_key, nowMs + this.#dedupeTtlMs);
+      const deleted = s.inboxDelete.get(id);
+      if (deleted === undefined) return;
+      s.dedupeClaim.run(deleted.dedupe_key, nowMs + this.#dedupeTtlMs);
     });
   }
 

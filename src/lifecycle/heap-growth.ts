@@ -4,7 +4,7 @@ import { setFlagsFromString } from 'node:v8';
  * How far V8 may let the old generation grow past the live heap before its next full collection
  * (`--heap-growing-percent`). V8's own choice, up to several times the live heap when allocation is
  * fast, took a backlog of 2,000 messages to 230–270 MiB RSS for about 30 MiB of live objects; at 20 %
- * the peak stays at 150–170 MiB, for 6–9 % less peak throughput (BENCHMARKS.md, fix 13).
+ * the peak stays at 150–170 MiB, for 2–9 % less peak throughput (BENCHMARKS.md, fix 13).
  */
 export const HEAP_GROWING_PERCENT = 20;
 

@@ -80,3 +80,34 @@ describe('GroupCommit', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 });
+
+describe('GroupCommit writes that do not wait for the disk', () => {
+  it('resolves them once committed, and the others of the batch only after the sync', async () => {
+    const durability = new ManualDurability();
+    const commit = new GroupCommit(db, durability);
+    const settled: string[] = [];
+    const insert = (x: number) => () => db.prepare('INSERT INTO t VALUES (?)').run(x).changes;
+    const committedOnly = commit.run(insert(1), { waitForDisk: false }).then(() => settled.push('committed'));
+    const onDisk = commit.run(insert(2)).then(() => settled.push('on disk'));
+    await committedOnly;
+    expect(count()).toBe(2);
+    expect(settled).toEqual(['committed']);
+    durability.calls[0]!.resolve();
+    await onDisk;
+    expect(settled).toEqual(['committed', 'on disk']);
+  });
+
+  it('does not sync a batch in which no write waits, and a failed sync spares the writes that did not wait', async () => {
+    const durability = new ManualDurability();
+    const commit = new GroupCommit(db, durability);
+    await commit.run(() => db.prepare('INSERT INTO t VALUES (1)').run(), { waitForDisk: false });
+    expect(durability.calls).toHaveLength(0);
+    const results = Promise.allSettled([
+      commit.run(() => db.prepare('INSERT INTO t VALUES (2)').run(), { waitForDisk: false }),
+      commit.run(() => db.prepare('INSERT INTO t VALUES (3)').run()),
+    ]);
+    await new Promise((resolve) => setImmediate(resolve));
+    durability.calls[0]!.reject(new Error('EIO'));
+    expect((await results).map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+  });
+});

@@ -7,8 +7,21 @@ interface WriteResult {
 
 interface PendingWrite {
   readonly run: () => unknown;
+  /** Resolve only once the transaction is on disk (else: once committed). */
+  readonly waitsForDisk: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** How long {@link GroupCommit.run} waits before it resolves. */
+export interface WriteOptions {
+  /**
+   * `false`: resolve once committed, without waiting for the sync. The write survives a crash of the
+   * process (the WAL file has it) and may be lost only with the machine (power loss, kernel panic);
+   * for writes whose loss then costs nothing worse than a repeat the user does not see.
+   * @defaultValue true
+   */
+  readonly waitForDisk?: boolean;
 }
 
 /** Makes the transactions committed so far durable (see `sqlite-wal-sync.ts`). */
@@ -20,8 +33,8 @@ export interface Durability {
  * Group commit for a better-sqlite3 database: every write handed to {@link run} in the same
  * event-loop turn commits in one transaction. A failing write fails only its own promise: the batch
  * is then run again with each write in its own savepoint, so that write rolls back alone. With a
- * {@link Durability}, the writes resolve only once it reports the transaction on disk; a failed
- * sync fails the whole batch.
+ * {@link Durability}, the writes resolve only once it reports the transaction on disk (unless
+ * asked not to wait, {@link WriteOptions}); a failed sync fails every write of the batch that waits.
  */
 export class GroupCommit {
   readonly #durability: Durability | undefined;
@@ -54,9 +67,14 @@ export class GroupCommit {
    * must only touch the database: after a failure in its batch it runs a second time (its first
    * run rolled back).
    */
-  run<T>(write: () => T): Promise<T> {
+  run<T>(write: () => T, options: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ run: write, resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.push({
+        run: write,
+        waitsForDisk: options.waitForDisk ?? true,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (!this.#isFlushScheduled) {
         this.#isFlushScheduled = true;
         setImmediate(() => this.flush());
@@ -79,15 +97,30 @@ export class GroupCommit {
       rejectAll(error);
       return;
     }
-    const settleBatch = (): void => {
-      batch.forEach((write, index) => {
-        const result = results[index];
-        if (result?.ok === true) write.resolve(result.value);
-        else write.reject(result?.value);
-      });
+    const settle = (write: PendingWrite, index: number): void => {
+      const result = results[index];
+      if (result?.ok === true) write.resolve(result.value);
+      else write.reject(result?.value);
     };
-    if (this.#durability === undefined) settleBatch();
-    else this.#durability.sync().then(settleBatch, rejectAll);
+    const durability = this.#durability;
+    if (durability === undefined) {
+      batch.forEach(settle);
+      return;
+    }
+    batch.forEach((write, index) => {
+      if (!write.waitsForDisk) settle(write, index);
+    });
+    if (!batch.some((write) => write.waitsForDisk)) return;
+    durability.sync().then(
+      () => {
+        batch.forEach((write, index) => {
+          if (write.waitsForDisk) settle(write, index);
+        });
+      },
+      (error: unknown) => {
+        for (const write of batch) if (write.waitsForDisk) write.reject(error);
+      },
+    );
   }
 
   /**

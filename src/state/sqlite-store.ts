@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
-import { GroupCommit } from './sqlite-group-commit.js';
+import { GroupCommit, type WriteOptions } from './sqlite-group-commit.js';
 import { migrate } from './sqlite-migrations.js';
 import { WalFileSync } from './sqlite-wal-sync.js';
 import { type ChunkRow, type InboxRow, type RouteRow, toChunk, toRecord, toRoute } from './sqlite-rows.js';
@@ -16,6 +16,9 @@ import type {
   StateStore,
   StoredChunk,
 } from './store.js';
+
+/** Resolve once committed: for writes whose loss with the machine costs only a repeat (see uses). */
+const COMMITTED: WriteOptions = { waitForDisk: false };
 
 /** File name of the database inside `state.dir`. */
 export const SQLITE_FILE_NAME = 'gateway.sqlite';
@@ -30,10 +33,12 @@ export interface SqliteStoreOptions {
 /**
  * The embedded {@link StateStore}: one SQLite file in WAL mode, so an acknowledged message survives
  * a crash of the process or the machine. Writes are group-committed (`sqlite-group-commit.ts`):
- * every write made in the same event-loop turn shares one transaction, each in its own savepoint so
- * one failure does not fail the others. A write resolves only once its transaction is on disk: the
- * WAL file is fsynced on the thread pool (`sqlite-wal-sync.ts`) instead of by SQLite on the event
- * loop (`synchronous=NORMAL` plus that fsync keeps the guarantee of `synchronous=FULL`).
+ * every write made in the same event-loop turn shares one transaction (a failing write fails alone).
+ * A write resolves only once its transaction is on disk: the WAL file is fsynced on the thread pool
+ * (`sqlite-wal-sync.ts`) instead of by SQLite on the event loop (`synchronous=NORMAL` plus that fsync
+ * keeps the guarantee of `synchronous=FULL`). Three writes resolve once committed instead, safe
+ * against a crash of the process, since a loss with the machine only repeats what the user does not
+ * see: the turn start count, the "answered" flag and the finish of a fully sent entry.
  */
 export class SqliteStateStore implements StateStore {
   readonly #db: Database.Database;
@@ -225,10 +230,10 @@ export class SqliteStateStore implements StateStore {
   // Writes on the reply path go through the same group commit as intake writes: with many
   // conversations in flight, one fsync covers all of a turn of the event loop (BENCHMARKS.md).
 
+  // The start count guards against a message that crashes the process: that survives without the
+  // fsync (the WAL file has it), so the turn does not wait for the disk before asking the agent.
   markStarted(id: number): Promise<number> {
-    return this.#groupCommit.run(() => {
-      return this.#statements.inboxStart.get(id)?.attempts ?? 0;
-    });
+    return this.#groupCommit.run(() => this.#statements.inboxStart.get(id)?.attempts ?? 0, COMMITTED);
   }
 
   planReply(id: number, messages: readonly OutgoingMessage[], isComplete: boolean): Promise<void> {
@@ -246,13 +251,15 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
+  // Not waiting for the disk: lost with the machine, the entry comes back complete with every chunk
+  // marked sent (those marks did wait), so the next start finishes it without sending anything.
   finish(id: number, nowMs: number): Promise<void> {
     return this.#groupCommit.run(() => {
       const s = this.#statements;
       const deleted = s.inboxDelete.get(id);
       if (deleted === undefined) return;
       s.dedupeClaim.run(deleted.dedupe_key, nowMs + this.#dedupeTtlMs);
-    });
+    }, COMMITTED);
   }
 
   route(conversationKey: string): Promise<ReplyRoute | undefined> {
@@ -268,10 +275,11 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
+  // Lost with the machine, a session's next reply carries the response prefix once more.
   markAnswered(sessionKey: string, nowMs: number): Promise<void> {
     return this.#groupCommit.run(() => {
       this.#statements.answeredPut.run(sessionKey, nowMs);
-    });
+    }, COMMITTED);
   }
 
   sessionGeneration(baseKey: string): Promise<number> {

@@ -1,5 +1,7 @@
 /** A request's abort signal: a deadline and the caller's signal, without `AbortSignal.timeout`/`any`. */
 
+import { linkedSignal } from './linked-signal.js';
+
 export interface DeadlineSignal {
   readonly signal: AbortSignal;
   /** Clears the timer and the listener on the parent; call when the request is over. */
@@ -13,25 +15,16 @@ export interface DeadlineSignal {
  * one listener, all released by `dispose`.
  */
 export function deadlineSignal(timeoutMs: number, parent?: AbortSignal): DeadlineSignal {
-  const controller = new AbortController();
-  if (parent?.aborted === true) {
-    controller.abort(parent.reason);
-    return { signal: controller.signal, dispose: () => undefined };
-  }
-  const onParentAbort = (): void => {
-    clearTimeout(timer);
-    controller.abort(parent?.reason);
-  };
+  const linked = linkedSignal(parent === undefined ? [] : [parent]);
+  if (linked.signal.aborted) return linked;
   const timer = setTimeout(() => {
-    parent?.removeEventListener('abort', onParentAbort);
-    controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
+    linked.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
   }, timeoutMs);
-  parent?.addEventListener('abort', onParentAbort, { once: true });
   return {
-    signal: controller.signal,
+    signal: linked.signal,
     dispose: () => {
       clearTimeout(timer);
-      parent?.removeEventListener('abort', onParentAbort);
+      linked.dispose();
     },
   };
 }

@@ -45,4 +45,15 @@ describe('linkedSignal', () => {
     parent.abort();
     expect(linked.signal.aborted).toBe(false);
   });
+
+  it('aborts itself with a reason of its own and lets go of the parents', () => {
+    const parent = new AbortController();
+    const linked = linkedSignal([parent.signal]);
+    const reason = new Error('deadline');
+    linked.abort(reason);
+    expect(linked.signal.reason).toBe(reason);
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+    parent.abort(new Error('later'));
+    expect(linked.signal.reason).toBe(reason);
+  });
 });

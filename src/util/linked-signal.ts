@@ -4,6 +4,8 @@ export interface LinkedSignal {
   readonly signal: AbortSignal;
   /** Removes the listeners from the parents; call when the work the signal guards is over. */
   dispose(): void;
+  /** Aborts the signal with `reason` itself (a deadline, say), and lets go of the parents. */
+  abort(reason: unknown): void;
 }
 
 /**
@@ -18,7 +20,7 @@ export function linkedSignal(parents: readonly AbortSignal[]): LinkedSignal {
   const alreadyAborted = parents.find((parent) => parent.aborted);
   if (alreadyAborted !== undefined) {
     controller.abort(alreadyAborted.reason);
-    return { signal: controller.signal, dispose: () => undefined };
+    return { signal: controller.signal, dispose: () => undefined, abort: () => undefined };
   }
   const listeners = parents.map((parent) => {
     const onAbort = (): void => {
@@ -31,5 +33,12 @@ export function linkedSignal(parents: readonly AbortSignal[]): LinkedSignal {
   function dispose(): void {
     for (const { parent, onAbort } of listeners) parent.removeEventListener('abort', onAbort);
   }
-  return { signal: controller.signal, dispose };
+  return {
+    signal: controller.signal,
+    dispose,
+    abort: (reason) => {
+      dispose();
+      controller.abort(reason);
+    },
+  };
 }

@@ -13,6 +13,12 @@ interface PendingWrite {
   readonly reject: (error: unknown) => void;
 }
 
+/** Hands a write its result: its value, or the error it threw. */
+function settle(write: PendingWrite, result: WriteResult | undefined): void {
+  if (result?.ok === true) write.resolve(result.value);
+  else write.reject(result?.value);
+}
+
 /** How long {@link GroupCommit.run} waits before it resolves. */
 export interface WriteOptions {
   /**
@@ -87,38 +93,27 @@ export class GroupCommit {
     this.#isFlushScheduled = false;
     const batch = this.#pending.splice(0);
     if (batch.length === 0) return;
-    const rejectAll = (error: unknown): void => {
-      for (const write of batch) write.reject(error);
-    };
     let results: WriteResult[];
     try {
       results = this.#commitTogether(batch) ?? this.#commitEachAlone(batch);
     } catch (error) {
-      rejectAll(error);
+      for (const write of batch) write.reject(error);
       return;
     }
-    const settle = (write: PendingWrite, index: number): void => {
-      const result = results[index];
-      if (result?.ok === true) write.resolve(result.value);
-      else write.reject(result?.value);
-    };
+    // Settled now: every write without a durability, else those that only wait for the commit.
     const durability = this.#durability;
-    if (durability === undefined) {
-      batch.forEach(settle);
-      return;
+    const afterSync: [PendingWrite, WriteResult | undefined][] = [];
+    for (const [index, write] of batch.entries()) {
+      if (durability !== undefined && write.waitsForDisk) afterSync.push([write, results[index]]);
+      else settle(write, results[index]);
     }
-    batch.forEach((write, index) => {
-      if (!write.waitsForDisk) settle(write, index);
-    });
-    if (!batch.some((write) => write.waitsForDisk)) return;
+    if (durability === undefined || afterSync.length === 0) return;
     durability.sync().then(
       () => {
-        batch.forEach((write, index) => {
-          if (write.waitsForDisk) settle(write, index);
-        });
+        for (const [write, result] of afterSync) settle(write, result);
       },
       (error: unknown) => {
-        for (const write of batch) if (write.waitsForDisk) write.reject(error);
+        for (const [write] of afterSync) write.reject(error);
       },
     );
   }

@@ -5,7 +5,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 
 import { GatewayError, ERROR_CODES, describeCause } from '../errors.js';
 import { isPrivateAddress } from './network-guard.js';
-import { deadlineSignal } from '../util/deadline-signal.js';
+import { withDeadline } from '../util/deadline-signal.js';
 import { discardBody } from '../util/discard-body.js';
 import { readBodyCapped } from '../util/http-body.js';
 
@@ -106,12 +106,7 @@ export class RemoteFetcher {
     } catch {
       throw new RemoteFetchError('bad-url', 'unparsable');
     }
-    const deadline = deadlineSignal(this.#options.timeoutMs, signal);
-    try {
-      return await this.#follow(url, deadline.signal);
-    } finally {
-      deadline.dispose();
-    }
+    return withDeadline(this.#options.timeoutMs, signal, (deadline) => this.#follow(url, deadline));
   }
 
   async close(): Promise<void> {

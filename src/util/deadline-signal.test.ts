@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getEventListeners } from 'node:events';
 
 import { describe, expect, it } from 'vitest';
 
-import { deadlineSignal } from './deadline-signal.js';
+import { deadlineSignal, withDeadline } from './deadline-signal.js';
 
 describe('deadlineSignal', () => {
   it('aborts with a TimeoutError once the deadline passes', async () => {
@@ -29,5 +30,35 @@ describe('deadlineSignal', () => {
     await sleep(60);
     parent.abort();
     expect(deadline.signal.aborted).toBe(false);
+  });
+});
+
+describe('withDeadline', () => {
+  it('gives the work the deadline signal and lets go of the parent once the work settles', async () => {
+    const parent = new AbortController();
+    let seen: AbortSignal | undefined;
+    await expect(
+      withDeadline(60_000, parent.signal, (signal) => {
+        seen = signal;
+        expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1);
+        return Promise.resolve('done');
+      }),
+    ).resolves.toBe('done');
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+    await expect(
+      withDeadline(60_000, parent.signal, () => Promise.reject(new Error('failed'))),
+    ).rejects.toThrow('failed');
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+    parent.abort();
+    expect(seen?.aborted).toBe(false);
+  });
+
+  it('aborts the work at the deadline', async () => {
+    const reason = await withDeadline(
+      20,
+      undefined,
+      (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason))),
+    );
+    expect(reason).toMatchObject({ name: 'TimeoutError' });
   });
 });

@@ -28,3 +28,17 @@ export function deadlineSignal(timeoutMs: number, parent?: AbortSignal): Deadlin
     },
   };
 }
+
+/** Runs `work` under {@link deadlineSignal}`(timeoutMs, parent)` and releases it when `work` settles. */
+export async function withDeadline<T>(
+  timeoutMs: number,
+  parent: AbortSignal | undefined,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const deadline = deadlineSignal(timeoutMs, parent);
+  try {
+    return await work(deadline.signal);
+  } finally {
+    deadline.dispose();
+  }
+}

@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
-import { deadlineSignal } from '../../util/deadline-signal.js';
+import { withDeadline } from '../../util/deadline-signal.js';
 import { readBodyCapped } from '../../util/http-body.js';
 import { isStaleConnection } from '../../util/stale-connection.js';
 
@@ -79,14 +79,13 @@ export class DingTalkHttp {
     body: unknown,
     options: PostJsonOptions,
   ): Promise<unknown> {
-    const deadline = deadlineSignal(options.timeoutMs ?? this.#options.requestTimeoutMs, options.signal);
-    try {
-      const { status, text } = await this.#sendRetryingStale(method, url, body, options, deadline.signal);
-      this.#options.onCall?.(options.endpoint, String(status));
-      return interpretAnswer(options.endpoint, status, text);
-    } finally {
-      deadline.dispose();
-    }
+    const { status, text } = await withDeadline(
+      options.timeoutMs ?? this.#options.requestTimeoutMs,
+      options.signal,
+      (signal) => this.#sendRetryingStale(method, url, body, options, signal),
+    );
+    this.#options.onCall?.(options.endpoint, String(status));
+    return interpretAnswer(options.endpoint, status, text);
   }
 
   /** {@link #send}, once more at once when a pooled connection turned out stale; transport failures typed. */

@@ -3,7 +3,7 @@ import { FormData, request, type Dispatcher } from 'undici';
 import { DingTalkApiError, DingTalkTransportError, ERROR_CODES, GatewayError } from '../../errors.js';
 import { withAccessToken, type AccessTokenCache } from './access-token.js';
 import { interpretAnswer } from './http-client.js';
-import { deadlineSignal } from '../../util/deadline-signal.js';
+import { withDeadline } from '../../util/deadline-signal.js';
 import { readBodyCapped } from '../../util/http-body.js';
 
 /** Endpoint name of `POST {oapiBase}/media/upload` in errors and metrics. */
@@ -118,27 +118,28 @@ async function postUpload(url: URL, options: UploadMediaOptions): Promise<unknow
   const form = new FormData();
   // A fresh Blob per attempt: the body is read once per request.
   form.append('media', new Blob([options.bytes], { type: options.contentType }), options.fileName);
-  const deadline = deadlineSignal(options.timeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS, options.signal);
-  let status: number;
-  let text: string;
+  let answer: { status: number; text: string };
   try {
-    const response = await request(url, {
-      method: 'POST',
-      headers: { accept: 'application/json' },
-      body: form,
-      signal: deadline.signal,
-      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
-    });
-    status = response.statusCode;
-    text = await readAnswerText(response.body);
+    answer = await withDeadline(
+      options.timeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS,
+      options.signal,
+      async (signal) => {
+        const response = await request(url, {
+          method: 'POST',
+          headers: { accept: 'application/json' },
+          body: form,
+          signal,
+          ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+        });
+        return { status: response.statusCode, text: await readAnswerText(response.body) };
+      },
+    );
   } catch (error) {
     options.onCall?.(MEDIA_UPLOAD_ENDPOINT, 'transport');
     throw new DingTalkTransportError(MEDIA_UPLOAD_ENDPOINT, error);
-  } finally {
-    deadline.dispose();
   }
-  options.onCall?.(MEDIA_UPLOAD_ENDPOINT, String(status));
-  return interpretAnswer(MEDIA_UPLOAD_ENDPOINT, status, text);
+  options.onCall?.(MEDIA_UPLOAD_ENDPOINT, String(answer.status));
+  return interpretAnswer(MEDIA_UPLOAD_ENDPOINT, answer.status, answer.text);
 }
 
 async function readAnswerText(body: Dispatcher.ResponseData['body']): Promise<string> {

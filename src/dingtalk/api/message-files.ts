@@ -7,7 +7,7 @@ import { DingTalkApiError, describeCause, ERROR_CODES, GatewayError, type ErrorC
 import type { AccessTokenCache } from './access-token.js';
 import type { DingTalkHttp } from './http-client.js';
 import { callOpenApi } from './openapi-call.js';
-import { deadlineSignal } from '../../util/deadline-signal.js';
+import { withDeadline } from '../../util/deadline-signal.js';
 import { discardBody } from '../../util/discard-body.js';
 import { firstHeader, readBodyCapped } from '../../util/http-body.js';
 
@@ -212,12 +212,7 @@ export async function downloadFile(url: string, options: DownloadFileOptions): P
     throw new MediaDownloadError('bad-url', start.protocol, 'only http and https URLs are downloaded');
   }
   assertDownloadHost(start, options.allowedHosts);
-  const deadline = deadlineSignal(options.timeoutMs, options.signal);
-  try {
-    return await followDownload(start, deadline.signal, options);
-  } finally {
-    deadline.dispose();
-  }
+  return withDeadline(options.timeoutMs, options.signal, (signal) => followDownload(start, signal, options));
 }
 
 /** The attempts, retries and redirects of {@link downloadFile}, all under `signal`. */

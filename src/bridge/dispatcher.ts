@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 
 import type { Logger } from '../log/logger.js';
 import type { InboxRecord } from '../state/store.js';
-import { linkedSignal } from '../util/linked-signal.js';
+import { type LinkedSignal, linkedSignal } from '../util/linked-signal.js';
 import { Semaphore } from '../util/semaphore.js';
 import { settlesWithin } from '../util/settles-within.js';
 import { type TurnDependencies, type TurnOutcome, UserStopRequest, runTurn } from './turn.js';
@@ -39,8 +39,8 @@ export class Dispatcher {
   readonly #owner = randomUUID();
   readonly #workers = new Map<string, Worker>();
   readonly #abort = new AbortController();
-  /** The turn running per queue key, for `/stop`. */
-  readonly #running = new Map<string, AbortController>();
+  /** The signal of the turn running per queue key, for `/stop`. */
+  readonly #running = new Map<string, LinkedSignal>();
   readonly #turnSlots: Semaphore;
   #sweepTimer: NodeJS.Timeout | undefined;
   #isStopping = false;
@@ -49,8 +49,8 @@ export class Dispatcher {
     this.#options = options;
     this.#log = options.logger.child({ component: 'dispatcher' });
     this.#turnSlots = new Semaphore(options.maxConcurrentTurns);
-    // Every running turn links its signals to this one (one listener each, removed when the turn
-    // ends), so up to maxConcurrentTurns listeners is the expected state, not a leak.
+    // Every conversation being worked on links its signal to this one (one listener each, removed
+    // when its worker ends), so thousands of listeners under load are the expected state, not a leak.
     setMaxListeners(0, this.#abort.signal);
   }
 
@@ -76,9 +76,9 @@ export class Dispatcher {
   }
 
   #stopHere(queueKey: string): boolean {
-    const controller = this.#running.get(queueKey);
-    if (controller === undefined) return false;
-    controller.abort(new UserStopRequest());
+    const turn = this.#running.get(queueKey);
+    if (turn === undefined) return false;
+    turn.abort(new UserStopRequest());
     return true;
   }
 
@@ -147,14 +147,15 @@ export class Dispatcher {
     if (!(await this.#tryLease(queueKey))) return;
     // Losing the lease (a stall longer than the TTL, a Redis failover) means another replica may
     // take the conversation over: stop at once, as on shutdown, and leave the entry unfinished.
-    const leaseLost = new AbortController();
+    // One signal per worker covers both.
+    const shutdown = linkedSignal([this.#abort.signal]);
     const renewal = setInterval(() => {
       void store
         .acquireLease(queueKey, this.#owner, leaseTtlMs)
         .then((isHeld) => {
-          if (!isHeld && !leaseLost.signal.aborted) {
+          if (!isHeld && !shutdown.signal.aborted) {
             this.#log.warn({ queueKey }, 'conversation lease lost; stopping work on it');
-            leaseLost.abort(new Error('lease lost'));
+            shutdown.abort(new Error('lease lost'));
           }
         })
         .catch((error: unknown) => this.#log.warn({ err: error, queueKey }, 'lease renewal failed'));
@@ -164,12 +165,12 @@ export class Dispatcher {
       for (;;) {
         state.hasMore = false;
         const record =
-          this.#isStopping || leaseLost.signal.aborted ? undefined : await store.nextEntry(queueKey);
+          this.#isStopping || shutdown.signal.aborted ? undefined : await store.nextEntry(queueKey);
         if (record === undefined) {
-          isDrained = !this.#isStopping && !leaseLost.signal.aborted;
+          isDrained = !this.#isStopping && !shutdown.signal.aborted;
           break;
         }
-        const outcome = await this.#turnSlots.run(() => this.#run(record, leaseLost.signal));
+        const outcome = await this.#turnSlots.run(() => this.#run(record, shutdown.signal));
         // An entry that failed unexpectedly or was aborted stays first in line: leave it to a later sweep.
         if (outcome === undefined || outcome === 'aborted') return;
       }
@@ -178,6 +179,7 @@ export class Dispatcher {
       return;
     } finally {
       clearInterval(renewal);
+      shutdown.dispose();
       await store.releaseLease(queueKey, this.#owner).catch(() => undefined);
     }
     // Another replica may have accepted a message after our last look, while we held the lease.
@@ -193,7 +195,8 @@ export class Dispatcher {
     }
   }
 
-  async #run(record: InboxRecord, leaseLost: AbortSignal): Promise<TurnOutcome | undefined> {
+  /** Runs the turn of `record`; `shutdown` aborts on shutdown and when the conversation's lease was lost. */
+  async #run(record: InboxRecord, shutdown: AbortSignal): Promise<TurnOutcome | undefined> {
     const log = this.#log.child({
       account: record.accountId,
       msgId: record.job.message.msgId,
@@ -205,11 +208,10 @@ export class Dispatcher {
         { outcome },
         (performance.now() - startedMs) / 1000,
       );
-    const stop = new AbortController();
-    this.#running.set(record.queueKey, stop);
-    const shutdown = linkedSignal([this.#abort.signal, leaseLost]);
-    const turn = linkedSignal([shutdown.signal, stop.signal]);
-    const signals = { shutdown: shutdown.signal, turn: turn.signal };
+    // `/stop` aborts the turn's own signal (see #stopHere); shutdown aborts it through the link.
+    const turn = linkedSignal([shutdown]);
+    this.#running.set(record.queueKey, turn);
+    const signals = { shutdown, turn: turn.signal };
     try {
       const outcome = await runTurn(record, this.#options.deps, log, signals);
       observe(outcome);
@@ -222,7 +224,6 @@ export class Dispatcher {
     } finally {
       this.#running.delete(record.queueKey);
       turn.dispose();
-      shutdown.dispose();
     }
   }
 }

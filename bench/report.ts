@@ -68,6 +68,12 @@ export function summaryTable(records: readonly RunRecord[]): string {
     ['... hop in p99: push -> OpenClaw request (ms)', g.paced?.hopInMs.p99, s.paced?.hopInMs.p99, ms],
     ['... hop out p99: OpenClaw end -> webhook (ms)', g.paced?.hopOutMs.p99, s.paced?.hopOutMs.p99, ms],
     ['... disk fsync p99 meanwhile (ms, harness probe)', g.paced?.fsyncMs.p99, s.paced?.fsyncMs.p99, ms],
+    [
+      '... harness timer lateness p99 meanwhile (ms)',
+      g.paced?.harnessLoopDelayMs.p99,
+      s.paced?.harnessLoopDelayMs.p99,
+      ms,
+    ],
     [`${g.burst?.spec.name ?? 'burst'}: ACK p50 (ms)`, g.burst?.ackMs.p50, s.burst?.ackMs.p50, ms],
     ['... ACK p99 (ms)', g.burst?.ackMs.p99, s.burst?.ackMs.p99, ms],
     ['... ACK max (ms)', g.burst?.ackMs.max, s.burst?.ackMs.max, ms],
@@ -84,6 +90,12 @@ export function summaryTable(records: readonly RunRecord[]): string {
     ['... hop out p50 (ms)', g.overhead?.hopOutMs.p50, s.overhead?.hopOutMs.p50, ms],
     ['... hop out p99 (ms)', g.overhead?.hopOutMs.p99, s.overhead?.hopOutMs.p99, ms],
     ['... ACK p99 (ms)', g.overhead?.ackMs.p99, s.overhead?.ackMs.p99, ms],
+    [
+      '... harness timer lateness p99 meanwhile (ms)',
+      g.overhead?.harnessLoopDelayMs.p99,
+      s.overhead?.harnessLoopDelayMs.p99,
+      ms,
+    ],
     [
       `throughput ${g.headline?.spec.name ?? ''} (answered/s)`,
       g.headline?.throughputPerSecond,

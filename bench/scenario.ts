@@ -4,6 +4,7 @@
  * how busy the harness (which hosts both fakes) was, to tell when the fakes are the bottleneck.
  */
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { FakeEnv, type Probes } from './fake-env.js';
 import { FsyncMonitor } from './machine.js';
@@ -68,6 +69,11 @@ export interface ScenarioResult {
   readonly harnessElu: number;
   /** The same for the fake OpenClaw's worker thread. */
   readonly openclawElu: number;
+  /**
+   * How late the harness main thread's own timers fired during the measured phase (ms): the delay
+   * any timestamp of the fake DingTalk (push, ACK, webhook) can carry, whatever the system under test.
+   */
+  readonly harnessLoopDelayMs: Percentiles;
   /** fsync latency in the state's filesystem during the measured phase (harness probe every 100 ms). */
   readonly fsyncMs: Percentiles;
   /** PSI `some` share of the measured phase: CPU and I/O contention on the machine (0..1). */
@@ -85,6 +91,8 @@ export interface ScenarioResult {
 }
 
 const RSS_SAMPLE_INTERVAL_MS = 50;
+/** Sampling period of the harness event-loop delay probe (node:perf_hooks monitorEventLoopDelay). */
+const LOOP_DELAY_RESOLUTION_MS = 2;
 const FSYNC_SAMPLE_INTERVAL_MS = 100;
 
 function differences(to: Float64Array, from: Float64Array): number[] {
@@ -184,8 +192,18 @@ async function measure(
   const cpuStart = readCpuMs(target.pid) ?? 0;
   const harnessCpuStart = process.cpuUsage();
   const eluStart = performance.eventLoopUtilization();
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  loopDelay.enable();
   const driven = await drive(env, connection, 'bench', messages, spec.arrival, spec.stallTimeoutMs);
   const harnessElu = performance.eventLoopUtilization(eluStart).utilization;
+  loopDelay.disable();
+  const nsToMs = (ns: number): number | undefined => (loopDelay.count > 0 ? ns / 1e6 : undefined);
+  const harnessLoopDelayMs: Percentiles = {
+    count: loopDelay.count,
+    p50: nsToMs(loopDelay.percentile(50)),
+    p99: nsToMs(loopDelay.percentile(99)),
+    max: nsToMs(loopDelay.max),
+  };
   const harnessCpu = process.cpuUsage(harnessCpuStart);
   const openclawElu = await env.collectOpenClawTimes();
   const cpuEnd = readCpuMs(target.pid) ?? cpuStart;
@@ -224,6 +242,7 @@ async function measure(
     harnessCpuMsPerMessage: (harnessCpu.user + harnessCpu.system) / 1000 / Math.max(1, probes.answered),
     harnessElu,
     openclawElu,
+    harnessLoopDelayMs,
     fsyncMs,
     cpuPressure,
     ioPressure,

@@ -5,7 +5,8 @@
 # node::RemoveEnvironmentCleanupHook, from Statement::~Statement). In the benchmark 17 of 24 gateway
 # starts on Node 24.21 died that way within seconds of load; none of 12 on Node 22.23 (BENCHMARKS.md).
 
-# Build stage: compile TypeScript, then drop dev dependencies.
+# Build stage: type-check, bundle the daemon into dist/main.js (scripts/build.mjs), then drop dev
+# dependencies.
 FROM node:22-alpine AS build
 WORKDIR /app
 # Toolchain for native modules built from source (none need it yet; kept so adding one cannot break the image).
@@ -13,6 +14,7 @@ RUN apk add --no-cache python3 make g++
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

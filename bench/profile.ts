@@ -2,9 +2,13 @@
  * Summarises a V8 `.cpuprofile` (from `node --cpu-prof`): self time per function, inclusive time of
  * the gateway's own functions, and time per package. Each sample is charged the time since the
  * previous one, so a main thread blocked in a synchronous native call (an fsync inside SQLite) shows
- * up on that call.
+ * up on that call. Frames in a bundle (the gateway's dist/main.js) are traced back through its source
+ * map to the file they came from (src/…, or a package in node_modules).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { ms } from './report-format.js';
 
@@ -12,6 +16,7 @@ interface CallFrame {
   readonly functionName: string;
   readonly url: string;
   readonly lineNumber: number;
+  readonly columnNumber?: number;
 }
 
 interface ProfileNode {
@@ -36,16 +41,56 @@ export interface ProfileSummary {
   readonly totalMs: number;
   readonly idleMs: number;
   readonly topSelf: readonly ProfileEntry[];
-  /** Inclusive time of functions in the gateway's own code (dist/). */
+  /** Inclusive time of functions in the gateway's own code. */
   readonly topOwnInclusive: readonly ProfileEntry[];
   readonly byPackage: readonly ProfileEntry[];
+}
+
+/** The gateway's own code: compiled modules in dist/, or src/ once traced back through a source map. */
+function isOwnCode(url: string): boolean {
+  return !url.includes('/node_modules/') && (url.includes('/dist/') || url.includes('/src/'));
+}
+
+/**
+ * Traces frames of bundled scripts back to their original file and line through the script's linked
+ * source map (`<script>.map`); frames without one are returned as they are.
+ */
+class FrameResolver {
+  readonly #maps = new Map<string, { map: SourceMap; dir: string } | undefined>();
+
+  resolve(frame: CallFrame): CallFrame {
+    if (!frame.url.startsWith('file://') || frame.lineNumber < 0) return frame;
+    const source = this.#mapOf(frame.url);
+    if (source === undefined) return frame;
+    const entry = source.map.findEntry(frame.lineNumber, frame.columnNumber ?? 0);
+    if (!('originalSource' in entry)) return frame;
+    return {
+      functionName: frame.functionName,
+      url: `file://${resolve(source.dir, entry.originalSource)}`,
+      lineNumber: entry.originalLine,
+    };
+  }
+
+  #mapOf(url: string): { map: SourceMap; dir: string } | undefined {
+    if (this.#maps.has(url)) return this.#maps.get(url);
+    const path = fileURLToPath(url);
+    const mapPath = `${path}.map`;
+    const source = existsSync(mapPath)
+      ? {
+          map: new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')) as SourceMapPayload),
+          dir: dirname(path),
+        }
+      : undefined;
+    this.#maps.set(url, source);
+    return source;
+  }
 }
 
 function shortUrl(url: string): string {
   const nodeModules = url.lastIndexOf('/node_modules/');
   if (nodeModules !== -1) return url.slice(nodeModules + 1);
-  const dist = url.lastIndexOf('/dist/');
-  if (dist !== -1) return url.slice(dist + 1);
+  const own = Math.max(url.lastIndexOf('/dist/'), url.lastIndexOf('/src/'));
+  if (own !== -1) return url.slice(own + 1);
   return url.replace(/^file:\/\//, '');
 }
 
@@ -62,7 +107,7 @@ function packageOf(frame: CallFrame): string {
   const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (match?.[1] !== undefined) return match[1];
   if (url.startsWith('node:')) return 'node: core';
-  if (url.includes('/dist/')) return 'gateway (dist/)';
+  if (isOwnCode(url)) return 'gateway (own code)';
   return 'other';
 }
 
@@ -81,7 +126,9 @@ export function summariseProfile(path: string, count = 20): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
-  for (const node of profile.nodes) {
+  const frames = new FrameResolver();
+  for (const original of profile.nodes) {
+    const node = { ...original, callFrame: frames.resolve(original.callFrame) };
     byId.set(node.id, node);
     for (const child of node.children ?? []) parent.set(child, node.id);
   }
@@ -101,7 +148,7 @@ export function summariseProfile(path: string, count = 20): ProfileSummary {
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const frame = byId.get(at)?.callFrame;
-      if (!frame?.url.includes('/dist/')) continue;
+      if (frame === undefined || !isOwnCode(frame.url)) continue;
       const key = keyOf(frame);
       if (seen.has(key)) continue;
       seen.add(key);

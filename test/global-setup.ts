@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BUILD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'build.mjs');
 
 /**
- * The end-to-end tests spawn the compiled daemon exactly as the Docker image starts it
- * (`node dist/main.js`), so the sources are compiled once before any test file runs.
+ * The end-to-end tests spawn the built daemon exactly as the Docker image starts it
+ * (`node dist/main.js`), so the bundle is built once before any test file runs (type checking is
+ * `npm run typecheck`'s job).
  */
 export default function setup(): void {
-  const require = createRequire(import.meta.url);
-  const tscPath = require.resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tscPath, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [BUILD_SCRIPT], { stdio: 'inherit' });
 }

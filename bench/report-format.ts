@@ -31,9 +31,9 @@ export function num(value: number | undefined, digits = 0): string {
   return value.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+/** gateway / SDK; n/a unless both are positive (a slope can come out negative, a ratio of it means nothing). */
 export function ratio(gateway: number | undefined, sdk: number | undefined): string {
-  if (gateway === undefined || sdk === undefined || Number.isNaN(gateway) || Number.isNaN(sdk) || sdk === 0)
-    return 'n/a';
+  if (gateway === undefined || sdk === undefined || !(gateway > 0) || !(sdk > 0)) return 'n/a';
   return `${(gateway / sdk).toFixed(2)}x`;
 }
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 
 import type { Logger } from '../log/logger.js';
 import type { InboxRecord } from '../state/store.js';
@@ -38,7 +37,13 @@ export class Dispatcher {
   /** This process's lease owner id. */
   readonly #owner = randomUUID();
   readonly #workers = new Map<string, Worker>();
-  readonly #abort = new AbortController();
+  /**
+   * One per conversation being worked on: aborted on shutdown (after the grace) and when the
+   * conversation's lease is lost. A set, not listeners on one shared signal: an EventTarget checks
+   * every listener it holds when another is added, and thousands of conversations can be waiting.
+   */
+  readonly #workerAborts = new Set<AbortController>();
+  #shutdownReason: Error | undefined;
   /** The signal of the turn running per queue key, for `/stop`. */
   readonly #running = new Map<string, LinkedSignal>();
   readonly #turnSlots: Semaphore;
@@ -49,9 +54,6 @@ export class Dispatcher {
     this.#options = options;
     this.#log = options.logger.child({ component: 'dispatcher' });
     this.#turnSlots = new Semaphore(options.maxConcurrentTurns);
-    // Every conversation being worked on links its signal to this one (one listener each, removed
-    // when its worker ends), so thousands of listeners under load are the expected state, not a leak.
-    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Queue keys being worked on by this process. */
@@ -127,7 +129,8 @@ export class Dispatcher {
     const idle = Promise.all([...this.#workers.values()].map((worker) => worker.done));
     if ((await settlesWithin(idle, graceMs)).isDone) return 0;
     const left = this.#running.size;
-    this.#abort.abort(new Error('gateway shutting down'));
+    this.#shutdownReason = new Error('gateway shutting down');
+    for (const abort of this.#workerAborts) abort.abort(this.#shutdownReason);
     await Promise.all([...this.#workers.values()].map((worker) => worker.done));
     return left;
   }
@@ -148,7 +151,9 @@ export class Dispatcher {
     // Losing the lease (a stall longer than the TTL, a Redis failover) means another replica may
     // take the conversation over: stop at once, as on shutdown, and leave the entry unfinished.
     // One signal per worker covers both.
-    const shutdown = linkedSignal([this.#abort.signal]);
+    const shutdown = new AbortController();
+    if (this.#shutdownReason === undefined) this.#workerAborts.add(shutdown);
+    else shutdown.abort(this.#shutdownReason);
     const renewal = setInterval(() => {
       void store
         .acquireLease(queueKey, this.#owner, leaseTtlMs)
@@ -179,7 +184,7 @@ export class Dispatcher {
       return;
     } finally {
       clearInterval(renewal);
-      shutdown.dispose();
+      this.#workerAborts.delete(shutdown);
       await store.releaseLease(queueKey, this.#owner).catch(() => undefined);
     }
     // Another replica may have accepted a message after our last look, while we held the lease.

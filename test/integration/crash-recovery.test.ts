@@ -123,3 +123,28 @@ describe('kill -9 and restart on the same state folder', () => {
     expect(byUser('u2')).toEqual(['echo: u2-1', 'echo: u2-2', 'echo: u2-3']);
   });
 });
+
+describe('SIGTERM while turns run longer than the shutdown grace', () => {
+  it('aborts them when the grace ends, exits 0, and the next start answers each exactly once', async () => {
+    const { dingtalk, openclaw } = harness;
+    const first = await harness.start({ server: { shutdownGraceMs: 300 } });
+    await dingtalk.waitForConnections(1);
+    openclaw.setHandler(() => ({ kind: 'hang' }));
+    for (const user of ['g1', 'g2']) {
+      const pushed = dingtalk.pushBotMessage(dingtalk.dmText(`${user} waits`, { senderStaffId: user }));
+      await dingtalk.waitForAck(pushed.messageId);
+    }
+    await openclaw.waitForRequests(2);
+    const status = await first.stop('SIGTERM');
+    expect(status.code).toBe(0);
+    const aborted = first.logs.filter((line) => line.msg.startsWith('turn aborted by shutdown'));
+    expect(aborted).toHaveLength(2);
+    expect(dingtalk.webhookPosts).toHaveLength(0);
+    openclaw.setHandler((request) => ({ kind: 'stream', chunks: [`echo: ${request.lastUserText}`] }));
+
+    await harness.start();
+    await dingtalk.waitForWebhookPosts(2);
+    expect(delivered().sort()).toEqual(['echo: g1 waits', 'echo: g2 waits']);
+    expect(openclaw.requests).toHaveLength(4);
+  });
+});

@@ -1,12 +1,16 @@
-/** Facts about the machine the figures were taken on, and the fsync cost of the state folder's disk. */
+/**
+ * Facts about the machine the figures were taken on, the fsync cost of the state folder's disk, and
+ * the harness's own timer lateness.
+ */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem, tmpdir } from 'node:os';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type Percentiles, percentiles } from './stats.js';
+import { type Percentiles, median, percentiles } from './stats.js';
 import { loadAverage1m } from './proc-stats.js';
 
 export interface MachineFacts {
@@ -82,7 +86,7 @@ export function calibrateCpu(): number {
     if (round > 0) timings.push(performance.now() - startedAt);
   }
   if (checksum === 0) throw new Error('calibration workload did nothing');
-  return timings.sort((a, b) => a - b)[Math.floor(timings.length / 2)] ?? Number.NaN;
+  return median(timings) ?? Number.NaN;
 }
 
 export function machineFacts(stateParentDir: string = tmpdir()): MachineFacts {
@@ -134,5 +138,33 @@ export class FsyncMonitor {
       await handle.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+}
+
+/** Sampling period of {@link LoopDelayMonitor}. */
+const LOOP_DELAY_RESOLUTION_MS = 2;
+
+/**
+ * How late this thread's timers fire while it runs (`monitorEventLoopDelay`): the delay any
+ * timestamp this thread takes can carry, whatever the process it measures does.
+ */
+export class LoopDelayMonitor {
+  readonly #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+
+  constructor() {
+    this.#histogram.enable();
+  }
+
+  /** Stops sampling; the lateness in ms (undefined figures when nothing was sampled). */
+  stop(): Percentiles {
+    const histogram = this.#histogram;
+    histogram.disable();
+    const toMs = (ns: number): number | undefined => (histogram.count > 0 ? ns / 1e6 : undefined);
+    return {
+      count: histogram.count,
+      p50: toMs(histogram.percentile(50)),
+      p99: toMs(histogram.percentile(99)),
+      max: toMs(histogram.max),
+    };
   }
 }

@@ -4,10 +4,9 @@
  * how busy the harness (which hosts both fakes) was, to tell when the fakes are the bottleneck.
  */
 import { tmpdir } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { FakeEnv, type Probes } from './fake-env.js';
-import { FsyncMonitor } from './machine.js';
+import { FsyncMonitor, LoopDelayMonitor } from './machine.js';
 import { RssSampler, loadAverage1m, pressureSince, readCpuMs, readPressureTotalUs } from './proc-stats.js';
 import { type Percentiles, percentiles } from './stats.js';
 import { type TargetKind, type TargetProcess, startGateway, startSdkRelay } from './targets.js';
@@ -91,8 +90,6 @@ export interface ScenarioResult {
 }
 
 const RSS_SAMPLE_INTERVAL_MS = 50;
-/** Sampling period of the harness event-loop delay probe (node:perf_hooks monitorEventLoopDelay). */
-const LOOP_DELAY_RESOLUTION_MS = 2;
 const FSYNC_SAMPLE_INTERVAL_MS = 100;
 
 function differences(to: Float64Array, from: Float64Array): number[] {
@@ -192,18 +189,10 @@ async function measure(
   const cpuStart = readCpuMs(target.pid) ?? 0;
   const harnessCpuStart = process.cpuUsage();
   const eluStart = performance.eventLoopUtilization();
-  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-  loopDelay.enable();
+  const loopDelay = new LoopDelayMonitor();
   const driven = await drive(env, connection, 'bench', messages, spec.arrival, spec.stallTimeoutMs);
   const harnessElu = performance.eventLoopUtilization(eluStart).utilization;
-  loopDelay.disable();
-  const nsToMs = (ns: number): number | undefined => (loopDelay.count > 0 ? ns / 1e6 : undefined);
-  const harnessLoopDelayMs: Percentiles = {
-    count: loopDelay.count,
-    p50: nsToMs(loopDelay.percentile(50)),
-    p99: nsToMs(loopDelay.percentile(99)),
-    max: nsToMs(loopDelay.max),
-  };
+  const harnessLoopDelayMs = loopDelay.stop();
   const harnessCpu = process.cpuUsage(harnessCpuStart);
   const openclawElu = await env.collectOpenClawTimes();
   const cpuEnd = readCpuMs(target.pid) ?? cpuStart;

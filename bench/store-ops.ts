@@ -1,8 +1,10 @@
 /**
  * `npx tsx bench/store-ops.ts [messages] [conversations] [in flight]`: the SQLite store's work for
- * whole messages, without the gateway around it. Each message goes through what a turn asks of the
- * store (accept, read the queue head, start, read the route, plan the reply, mark it sent, finish,
- * count the queue), with `in flight` conversations at once as the dispatcher runs them; prints
+ * whole messages, without the gateway around it. Each message goes through what intake and a turn
+ * ask of the store (read the session generation, count the queue, accept, read the queue head,
+ * check the answered flag, start, read the route, plan the reply, mark it sent, mark the session
+ * answered, finish, count the queue), with message ids as random as DingTalk's and `in flight`
+ * conversations at once as the dispatcher runs them; prints
  * messages per second and the process's CPU per message (the WAL fsyncs on the thread pool included).
  * State in a fresh folder under the OS temp dir, removed at the end.
  */
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { SqliteStateStore } from '../src/state/sqlite-store.js';
+import { newMsgId } from '../test/fakes/bot-message-factory.js';
 import { inboundMessage } from '../test/helpers/inbound-message.js';
 
 const ACCOUNT = 'bench';
@@ -19,14 +22,18 @@ const HOUR_MS = 3_600_000;
 async function answerOne(store: SqliteStateStore, index: number, conversations: number): Promise<void> {
   const conversationId = `cid-${index % conversations}`;
   const queueKey = `${ACCOUNT}:${conversationId}`;
-  const message = inboundMessage({ accountId: ACCOUNT, msgId: `m-${index}`, conversationId });
+  const msgId = newMsgId();
+  const message = inboundMessage({ accountId: ACCOUNT, msgId, conversationId });
+  const sessionKey = `dingtalk:${conversationId}`;
   const nowMs = Date.now();
+  await store.sessionGeneration(sessionKey);
+  await store.queueLength(queueKey);
   const accepted = await store.accept(
     {
-      dedupeKey: `robot:m-${index}`,
+      dedupeKey: `robot:${msgId}`,
       accountId: ACCOUNT,
       queueKey,
-      job: { message, text: message.text, sessionKey: `dingtalk:${conversationId}` },
+      job: { message, text: message.text, sessionKey },
       acceptedAtMs: nowMs,
     },
     {
@@ -42,10 +49,12 @@ async function answerOne(store: SqliteStateStore, index: number, conversations: 
   if (accepted.status !== 'accepted') throw new Error(`message ${index} was not accepted`);
   const record = await store.nextEntry(queueKey);
   if (record === undefined) throw new Error(`message ${index} is not at the head of its queue`);
+  await store.hasAnswered(sessionKey);
   await store.markStarted(record.id);
   await store.route(queueKey);
   await store.planReply(record.id, [{ kind: 'markdown', title: 'Reply', text: `ok bench ${index}` }], true);
   await store.markChunkSent(record.id, 0, Date.now());
+  await store.markAnswered(sessionKey, Date.now());
   await store.finish(record.id, Date.now());
   await store.queueLength(queueKey);
 }

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   OPENCLAW_TIMEOUT: 'GW_OPENCLAW_TIMEOUT',
   DELIVERY_FAILED: 'GW_DELIVERY_FAILED',
   STATE_STORE: 'GW_STATE_STORE',
+  STATE_LOCKED: 'GW_STATE_LOCKED',
   MEDIA_FETCH: 'GW_MEDIA_FETCH',
   MEDIA_REFUSED: 'GW_MEDIA_REFUSED',
   OPENCLAW_RPC: 'GW_OPENCLAW_RPC',
@@ -200,6 +201,25 @@ export class OpenClawTimeoutError extends GatewayError {
 export class UndeliverableError extends GatewayError {
   readonly code = ERROR_CODES.DELIVERY_FAILED;
   readonly retryable = false;
+}
+
+/**
+ * The SQLite state file is held by another process (another gateway on the same `state.dir`). It
+ * may succeed later, once that process has stopped.
+ */
+export class StateLockedError extends GatewayError {
+  readonly code = ERROR_CODES.STATE_LOCKED;
+  readonly retryable = true;
+  readonly path: string;
+
+  constructor(path: string, options?: ErrorOptions) {
+    super(
+      `the state database ${path} is in use by another process: one gateway per state.dir ` +
+        '(several replicas need state.redisUrl)',
+      options,
+    );
+    this.path = path;
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   entry,
   route,
 } from '../../test/helpers/state-store-fixtures.js';
+import { StateLockedError } from '../errors.js';
 import { MIGRATIONS, migrate } from './sqlite-migrations.js';
 import { SQLITE_FILE_NAME, SqliteStateStore } from './sqlite-store.js';
 
@@ -153,6 +154,7 @@ describe('SqliteStateStore durability', () => {
     await store.planReply(id, [MD, TXT], true);
     await store.planReply(other, [TXT], false);
     await store.finish(id, T0);
+    await store.close();
     const reader = new Database(join(dir, SQLITE_FILE_NAME), { readonly: true });
     try {
       expect(reader.prepare('SELECT inbox_id, idx FROM reply_chunks').all()).toEqual([
@@ -178,21 +180,50 @@ describe('SqliteStateStore durability', () => {
     const sequentialGrowth = statSync(wal).size - size;
 
     size = statSync(wal).size;
-    const reader = new Database(join(dir, SQLITE_FILE_NAME), { readonly: true });
-    try {
-      const pending = Array.from({ length: count }, (_, i) => store.accept(entry(`batch${i}`), route()));
-      // Nothing is committed before the batch runs.
-      expect(reader.prepare('SELECT COUNT(*) AS n FROM inbox').get()).toEqual({ n: count });
-      const results = await Promise.all(pending);
-      expect(results.every((r) => r.status === 'accepted')).toBe(true);
-      expect(reader.prepare('SELECT COUNT(*) AS n FROM inbox').get()).toEqual({ n: 2 * count });
-    } finally {
-      reader.close();
-    }
+    const pending = Array.from({ length: count }, (_, i) => store.accept(entry(`batch${i}`), route()));
+    // Nothing is written before the batch runs.
+    expect(statSync(wal).size).toBe(size);
+    const results = await Promise.all(pending);
+    expect(results.every((r) => r.status === 'accepted')).toBe(true);
+    expect(await store.inboxDepth()).toBe(2 * count);
     const batchGrowth = statSync(wal).size - size;
     // One commit writes each touched page once; thirty commits write them thirty times.
     expect(batchGrowth).toBeGreaterThan(0);
     expect(batchGrowth * 5).toBeLessThan(sequentialGrowth);
+  });
+});
+
+describe('SqliteStateStore lock', () => {
+  it('refuses a second store on the same folder while the first is open, with a clear error', async () => {
+    const dir = tempDir();
+    const first = open(dir);
+    await acceptId(first, entry('m1'));
+    let refused: unknown;
+    try {
+      stores.push(new SqliteStateStore({ dir, dedupeTtlMs: TTL_MS, lockWaitMs: 50 }));
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(StateLockedError);
+    expect(refused).toMatchObject({ code: 'GW_STATE_LOCKED', retryable: true });
+    expect((refused as Error).message).toContain(join(dir, SQLITE_FILE_NAME));
+    // The refused store changed nothing; once the first is closed the next one opens and resumes.
+    expect(await first.inboxDepth()).toBe(1);
+    await first.close();
+    const next = open(dir);
+    expect((await next.unfinished()).map((record) => record.dedupeKey)).toEqual(['robot:m1']);
+  });
+
+  it('holds the lock from start-up on: another connection cannot even read the file', async () => {
+    const dir = tempDir();
+    const store = open(dir);
+    await store.inboxDepth();
+    const reader = new Database(join(dir, SQLITE_FILE_NAME), { readonly: true, timeout: 0 });
+    try {
+      expect(() => reader.prepare('SELECT COUNT(*) AS n FROM inbox').get()).toThrow(/locked/);
+    } finally {
+      reader.close();
+    }
   });
 });
 

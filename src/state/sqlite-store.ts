@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
+import { StateLockedError } from '../errors.js';
 import { GroupCommit, type WriteOptions } from './sqlite-group-commit.js';
 import { migrate } from './sqlite-migrations.js';
 import { WalFileSync } from './sqlite-wal-sync.js';
@@ -28,7 +29,15 @@ export interface SqliteStoreOptions {
   readonly dir: string;
   /** How long a finished message's dedupe key is kept. */
   readonly dedupeTtlMs: number;
+  /**
+   * How long opening waits for another process to let go of the file before it fails with
+   * {@link StateLockedError} (a gateway still stopping while the next one starts).
+   * @defaultValue 5000
+   */
+  readonly lockWaitMs?: number;
 }
+
+const DEFAULT_LOCK_WAIT_MS = 5_000;
 
 /**
  * The embedded {@link StateStore}: one SQLite file in WAL mode, so an acknowledged message survives
@@ -38,7 +47,8 @@ export interface SqliteStoreOptions {
  * (`sqlite-wal-sync.ts`) instead of by SQLite on the event loop (`synchronous=NORMAL` plus that fsync
  * keeps the guarantee of `synchronous=FULL`). Three writes resolve once committed instead, safe
  * against a crash of the process, since a loss with the machine only repeats what the user does not
- * see: the turn start count, the "answered" flag and the finish of a fully sent entry.
+ * see: the turn start count, the "answered" flag and the finish of a fully sent entry. The file is
+ * locked for as long as the store is open ({@link StateLockedError} for a second process).
  */
 export class SqliteStateStore implements StateStore {
   readonly #db: Database.Database;
@@ -53,16 +63,19 @@ export class SqliteStateStore implements StateStore {
     this.#dedupeTtlMs = options.dedupeTtlMs;
     const path = options.dir === ':memory:' ? ':memory:' : join(options.dir, SQLITE_FILE_NAME);
     if (options.dir !== ':memory:') mkdirSync(options.dir, { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
+    this.#db = new Database(path, { timeout: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS });
     try {
+      // One process owns the file (its leases live in memory): holding the lock from the first
+      // write on spares every transaction the locking calls on the shared-memory index, and makes
+      // a second gateway on the same folder fail at start instead of answering messages twice.
+      this.#db.pragma('locking_mode = EXCLUSIVE');
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      this.#db.pragma('foreign_keys = ON');
       migrate(this.#db);
     } catch (error) {
       this.#db.close();
-      throw error;
+      throw isBusy(error) ? new StateLockedError(path, { cause: error }) : error;
     }
     this.#statements = this.#prepare();
     this.#walSync = options.dir === ':memory:' ? undefined : new WalFileSync(path);
@@ -334,6 +347,12 @@ export class SqliteStateStore implements StateStore {
       route.openConversationId ?? existing?.open_conversation_id ?? null,
     );
   }
+}
+
+/** SQLite's "database is locked": another connection holds the file. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** Runs a synchronous SQLite operation; a throw becomes a rejection, as the async contract promises. */

@@ -148,3 +148,23 @@ describe('SIGTERM while turns run longer than the shutdown grace', () => {
     expect(openclaw.requests).toHaveLength(4);
   });
 });
+
+describe('a second gateway on the same state folder', () => {
+  it('exits with GW_STATE_LOCKED and leaves the first one answering', async () => {
+    const { dingtalk } = harness;
+    const first = await harness.start();
+    await dingtalk.waitForConnections(1);
+
+    await expect(harness.start()).rejects.toThrow(
+      /exited during start \(\{"code":1,.*GW_STATE_LOCKED .*is in use by another process/s,
+    );
+    // The refused one never connected to DingTalk.
+    expect(dingtalk.liveConnections()).toHaveLength(1);
+
+    const pushed = dingtalk.pushBotMessage(dingtalk.dmText('still here'));
+    await dingtalk.waitForAck(pushed.messageId);
+    await dingtalk.waitForWebhookPosts(1);
+    expect(delivered()).toEqual(['echo: still here']);
+    expect((await first.stop('SIGTERM')).code).toBe(0);
+  });
+});

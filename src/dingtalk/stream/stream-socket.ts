@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 import WebSocket from 'ws';
 
 import type { SocketLossReason } from './state.js';
@@ -41,6 +43,9 @@ export class StreamSocket {
   readonly #now: () => number;
   #lastSeenMs: number;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** The TCP socket under the WebSocket, known once the upgrade was answered. */
+  #tcp: Duplex | undefined;
+  #isCorked = false;
   #isLost = false;
   #closed: Promise<void>;
 
@@ -54,6 +59,9 @@ export class StreamSocket {
     });
     this.#ws = ws;
     this.#closed = new Promise((resolve) => ws.once('close', () => resolve()));
+    ws.on('upgrade', (response) => {
+      this.#tcp = response.socket;
+    });
     ws.on('open', () => {
       this.#seen();
       this.#startHeartbeat();
@@ -80,11 +88,26 @@ export class StreamSocket {
     return !this.#isLost && this.#ws.readyState === WebSocket.OPEN;
   }
 
-  /** Sends a text frame; false when the socket can no longer send. */
+  /**
+   * Sends a text frame; false when the socket can no longer send. Frames sent in the same tick (the
+   * ACKs of one group commit, say) leave in one write: the TCP socket is corked until the next tick.
+   */
   send(text: string): boolean {
     if (this.#ws.readyState !== WebSocket.OPEN) return false;
+    this.#corkUntilNextTick();
     this.#ws.send(text);
     return true;
+  }
+
+  #corkUntilNextTick(): void {
+    const tcp = this.#tcp;
+    if (tcp === undefined || this.#isCorked) return;
+    this.#isCorked = true;
+    tcp.cork();
+    process.nextTick(() => {
+      this.#isCorked = false;
+      tcp.uncork();
+    });
   }
 
   /** Closes with 1000 and waits for the close (terminates after a short deadline). */

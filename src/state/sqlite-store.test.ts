@@ -193,6 +193,23 @@ describe('SqliteStateStore durability', () => {
   });
 });
 
+describe('SqliteStateStore checkpoints', () => {
+  it('lets the WAL grow past the 1,000 pages SQLite checkpoints at by default', async () => {
+    const dir = tempDir();
+    const store = open(dir);
+    const wal = join(dir, `${SQLITE_FILE_NAME}-wal`);
+    const text = 'x'.repeat(20_000);
+    // About 6 MiB of job JSON in 300 commits: with the default, the WAL would restart from its
+    // beginning after each 1,000 pages (4 MiB) and never exceed about that size.
+    for (let i = 0; i < 300; i += 1) {
+      const base = entry(`big${i}`);
+      await store.accept({ ...base, job: { ...base.job, text } }, route());
+    }
+    expect(statSync(wal).size).toBeGreaterThan(6_000_000);
+    expect(await store.inboxDepth()).toBe(300);
+  });
+});
+
 describe('SqliteStateStore lock', () => {
   it('refuses a second store on the same folder while the first is open, with a clear error', async () => {
     const dir = tempDir();

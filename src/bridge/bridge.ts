@@ -84,23 +84,25 @@ export class Bridge {
 
   async #intake(frame: CallbackFrame): Promise<IntakeOutcome> {
     const account = this.#accounts.get(frame.accountId);
-    const log = this.#log.child({ account: frame.accountId, messageId: frame.messageId });
+    const frameFields = { account: frame.accountId, messageId: frame.messageId };
+    // A child logger only for the rare early exits: an accepted message gets one, with its ids, below.
+    const log = (): Logger => this.#log.child(frameFields);
     const count = (outcome: string): void =>
       this.#options.metrics.messages.inc({ account: frame.accountId, outcome });
     this.#options.metrics.messagesReceived.inc({ account: frame.accountId });
     if (account === undefined || frame.topic !== BOT_MESSAGE_TOPIC) {
-      log.debug({ topic: frame.topic }, 'callback for a topic the gateway does not handle');
+      log().debug({ topic: frame.topic }, 'callback for a topic the gateway does not handle');
       count('ignored');
       return 'ignored-topic';
     }
     if (!this.#isAccepting) {
-      log.info('shutting down: message left unacked for redelivery');
+      log().info('shutting down: message left unacked for redelivery');
       return 'shutting-down';
     }
     const parsed = BotMessage.safeParse(frame.data);
     if (!parsed.success) {
       const paths = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)');
-      log.warn({ paths }, 'bot message payload is malformed; dropped');
+      log().warn({ paths }, 'bot message payload is malformed; dropped');
       count('invalid');
       return 'invalid';
     }
@@ -110,7 +112,11 @@ export class Bridge {
       account.maxInboundChars,
     );
     const { message } = bounded;
-    const messageLog = log.child({ msgId: message.msgId, conversationId: message.conversationId });
+    const messageLog = this.#log.child({
+      ...frameFields,
+      msgId: message.msgId,
+      conversationId: message.conversationId,
+    });
     if (bounded.cutFromChars !== undefined) {
       messageLog.warn(
         { chars: bounded.cutFromChars, maxInboundChars: account.maxInboundChars },

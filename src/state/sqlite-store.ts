@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 
 import type { OutgoingMessage } from '../dingtalk/outgoing-message.js';
 import { StateLockedError } from '../errors.js';
+import { RecentKeys } from '../util/recent-keys.js';
 import { GroupCommit, type WriteOptions } from './sqlite-group-commit.js';
 import { migrate } from './sqlite-migrations.js';
 import { WalFileSync } from './sqlite-wal-sync.js';
@@ -39,6 +40,9 @@ export interface SqliteStoreOptions {
 
 const DEFAULT_LOCK_WAIT_MS = 5_000;
 
+/** Sessions remembered as answered (about 100 bytes each); older ones are looked up again. */
+const ANSWERED_SESSIONS_CACHED = 10_000;
+
 /**
  * The WAL is copied into the database file once it holds this many pages (about 40 MiB), on the
  * event loop inside a commit. Ten times SQLite's default: a page written many times between two
@@ -64,6 +68,7 @@ export class SqliteStateStore implements StateStore {
   readonly #groupCommit: GroupCommit;
   readonly #walSync: WalFileSync | undefined;
   readonly #leases = new Map<string, { owner: string; expiresAtMs: number }>();
+  readonly #answeredSessions = new RecentKeys(ANSWERED_SESSIONS_CACHED);
   readonly #stopListeners: ((request: { queueKey: string; owner: string }) => void)[] = [];
   readonly #statements;
 
@@ -291,17 +296,24 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
+  // A session once answered stays answered (`/new` moves to another key), and this process is the
+  // only writer: the sessions known answered need neither a read nor a write on every turn.
   hasAnswered(sessionKey: string): Promise<boolean> {
+    if (this.#answeredSessions.has(sessionKey)) return Promise.resolve(true);
     return settle(() => {
-      return this.#statements.answeredGet.get(sessionKey) !== undefined;
+      const isAnswered = this.#statements.answeredGet.get(sessionKey) !== undefined;
+      if (isAnswered) this.#answeredSessions.add(sessionKey);
+      return isAnswered;
     });
   }
 
   // Lost with the machine, a session's next reply carries the response prefix once more.
-  markAnswered(sessionKey: string, nowMs: number): Promise<void> {
-    return this.#groupCommit.run(() => {
+  async markAnswered(sessionKey: string, nowMs: number): Promise<void> {
+    if (this.#answeredSessions.has(sessionKey)) return;
+    await this.#groupCommit.run(() => {
       this.#statements.answeredPut.run(sessionKey, nowMs);
     }, COMMITTED);
+    this.#answeredSessions.add(sessionKey);
   }
 
   sessionGeneration(baseKey: string): Promise<number> {

@@ -40,7 +40,7 @@ export interface SqliteStoreOptions {
 
 const DEFAULT_LOCK_WAIT_MS = 5_000;
 
-/** Sessions remembered as answered (about 100 bytes each); older ones are looked up again. */
+/** Sessions remembered as answered (about 100 bytes each); the oldest are forgotten and looked up again. */
 const ANSWERED_SESSIONS_CACHED = 10_000;
 
 /**

@@ -1,11 +1,11 @@
 /**
- * A set of at most `capacity` keys that forgets the least recently used one when full. For caching
- * facts that never become false again (a session was answered), so a forgotten key only costs a
- * lookup where it came from.
+ * A set of at most `capacity` keys that forgets the oldest one when full. For caching facts that
+ * never become false again (a session was answered), so a forgotten key only costs a lookup where
+ * it came from (and is added again).
  */
 export class RecentKeys {
   readonly #capacity: number;
-  // A Set iterates in insertion order: re-adding a key on use keeps the least recent first.
+  // A Set iterates in insertion order: the first key is the oldest.
   readonly #keys = new Set<string>();
 
   constructor(capacity: number) {
@@ -18,15 +18,12 @@ export class RecentKeys {
     return this.#keys.size;
   }
 
-  /** Whether `key` is held; a held key becomes the most recently used. */
   has(key: string): boolean {
-    if (!this.#keys.delete(key)) return false;
-    this.#keys.add(key);
-    return true;
+    return this.#keys.has(key);
   }
 
   add(key: string): void {
-    this.#keys.delete(key);
+    if (this.#keys.has(key)) return;
     this.#keys.add(key);
     if (this.#keys.size > this.#capacity) {
       const oldest = this.#keys.values().next();

@@ -229,6 +229,10 @@ describe('SqliteStateStore lock', () => {
     await first.close();
     const next = open(dir);
     expect((await next.unfinished()).map((record) => record.dedupeKey)).toEqual(['robot:m1']);
+    // Reopened, with nothing to migrate and nothing written yet, the file is just as locked.
+    expect(() => new SqliteStateStore({ dir, dedupeTtlMs: TTL_MS, lockWaitMs: 50 })).toThrow(
+      StateLockedError,
+    );
   });
 
   it('holds the lock from start-up on: another connection cannot even read the file', async () => {
@@ -260,6 +264,54 @@ describe('migrations', () => {
       );
     } finally {
       db.close();
+    }
+  });
+
+  it('keeps the entries, their reply chunks and the id counter when the inbox is rebuilt (version 3 to 4)', async () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, SQLITE_FILE_NAME));
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    for (const migration of MIGRATIONS.slice(0, 3)) db.exec(migration);
+    db.pragma('user_version = 3');
+    const insert = db.prepare(
+      "INSERT INTO inbox (dedupe_key, account_id, queue_key, job_json, accepted_at_ms) VALUES (?, 'a', ?, ?, ?)",
+    );
+    const job = (msgId: string) => JSON.stringify(entry(msgId).job);
+    for (const msgId of ['m1', 'm2', 'm3']) {
+      db.prepare('INSERT INTO dedupe (key, expires_at_ms) VALUES (?, NULL)').run(`robot:${msgId}`);
+      insert.run(`robot:${msgId}`, CONVERSATION_KEY, job(msgId), T0);
+    }
+    // m3 was finished: its row is gone, but its id (3) must never be handed out again.
+    db.prepare('DELETE FROM inbox WHERE id = 3').run();
+    db.prepare('INSERT INTO reply_chunks (inbox_id, idx, message_json) VALUES (1, 0, ?)').run(
+      JSON.stringify(MD),
+    );
+    db.close();
+
+    const store = open(dir);
+    const records = await store.unfinished();
+    expect(records.map((r) => [r.id, r.dedupeKey, r.chunks.length])).toEqual([
+      [1, 'robot:m1', 1],
+      [2, 'robot:m2', 0],
+    ]);
+    expect(await acceptId(store, entry('m4'))).toBe(4);
+    expect(await store.accept(entry('m2'), route())).toEqual({ status: 'duplicate' });
+    // The chunks still belong to their entry: finishing it deletes them.
+    await store.finish(1, T0);
+    await store.close();
+    const reader = new Database(join(dir, SQLITE_FILE_NAME), { readonly: true });
+    try {
+      expect(reader.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(reader.prepare('SELECT COUNT(*) AS n FROM reply_chunks').get()).toEqual({ n: 0 });
+      const indexes = reader
+        .prepare<[], { name: string; unique: number }>(
+          'SELECT name, "unique" FROM pragma_index_list(\'inbox\')',
+        )
+        .all();
+      expect(indexes).toEqual([{ name: 'inbox_queue', unique: 0 }]);
+    } finally {
+      reader.close();
     }
   });
 

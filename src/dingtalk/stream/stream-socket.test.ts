@@ -110,6 +110,20 @@ describe('StreamSocket send', () => {
     expect(server.frames).toEqual(Array.from({ length: 5 }, (_, i) => `{"tick":${i}}`));
   });
 
+  it('lets the frames sent in this tick out before terminate() drops the connection', async () => {
+    const server = await startServer();
+    cleanups.push(() => server.close());
+    const socket = await openSocket(server.url);
+    await server.connected;
+
+    expect(socket.send('{"ack":"last"}')).toBe(true);
+    socket.terminate();
+
+    await until(() => server.frames.length === 1);
+    expect(server.frames).toEqual(['{"ack":"last"}']);
+    await socket.closed;
+  });
+
   it('refuses to send once the socket is closed', async () => {
     const server = await startServer();
     cleanups.push(() => server.close());

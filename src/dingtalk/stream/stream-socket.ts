@@ -104,10 +104,14 @@ export class StreamSocket {
     if (tcp === undefined || this.#isCorked) return;
     this.#isCorked = true;
     tcp.cork();
-    process.nextTick(() => {
-      this.#isCorked = false;
-      tcp.uncork();
-    });
+    process.nextTick(() => this.#uncork());
+  }
+
+  /** Lets the frames held by the cork out now (before the socket is dropped, say). */
+  #uncork(): void {
+    if (!this.#isCorked) return;
+    this.#isCorked = false;
+    this.#tcp?.uncork();
   }
 
   /** Closes with 1000 and waits for the close (terminates after a short deadline). */
@@ -130,6 +134,8 @@ export class StreamSocket {
    */
   terminate(): void {
     this.#stopHeartbeat();
+    // Frames sent earlier in this tick (ACKs) go out before the connection is dropped.
+    this.#uncork();
     if (this.#ws.readyState === WebSocket.CLOSED) return;
     if (this.#ws.readyState === WebSocket.CLOSING) {
       setTimeout(() => this.#ws.terminate(), CLOSE_TIMEOUT_MS).unref();

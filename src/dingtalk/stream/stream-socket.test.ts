@@ -78,13 +78,19 @@ afterEach(async () => {
   cleanups = [];
 });
 
+/** A server and a socket connected to it, both closed after the test. */
+async function connectedPair(): Promise<{ server: ServerSide; socket: StreamSocket }> {
+  const server = await startServer();
+  cleanups.push(() => server.close());
+  const socket = await openSocket(server.url);
+  cleanups.push(() => socket.close());
+  await server.connected;
+  return { server, socket };
+}
+
 describe('StreamSocket send', () => {
   it('writes the frames sent in one tick together, in order', async () => {
-    const server = await startServer();
-    cleanups.push(() => server.close());
-    const socket = await openSocket(server.url);
-    cleanups.push(() => socket.close());
-    await server.connected;
+    const { server, socket } = await connectedPair();
     const readsBefore = server.reads();
 
     const sent = Array.from({ length: 20 }, (_, i) => `{"ack":${i}}`);
@@ -97,11 +103,7 @@ describe('StreamSocket send', () => {
   });
 
   it('lets frames sent in later ticks out too (the cork is released each tick)', async () => {
-    const server = await startServer();
-    cleanups.push(() => server.close());
-    const socket = await openSocket(server.url);
-    cleanups.push(() => socket.close());
-    await server.connected;
+    const { server, socket } = await connectedPair();
 
     for (let i = 0; i < 5; i += 1) {
       expect(socket.send(`{"tick":${i}}`)).toBe(true);
@@ -111,10 +113,7 @@ describe('StreamSocket send', () => {
   });
 
   it('lets the frames sent in this tick out before terminate() drops the connection', async () => {
-    const server = await startServer();
-    cleanups.push(() => server.close());
-    const socket = await openSocket(server.url);
-    await server.connected;
+    const { server, socket } = await connectedPair();
 
     expect(socket.send('{"ack":"last"}')).toBe(true);
     socket.terminate();
@@ -125,9 +124,7 @@ describe('StreamSocket send', () => {
   });
 
   it('refuses to send once the socket is closed', async () => {
-    const server = await startServer();
-    cleanups.push(() => server.close());
-    const socket = await openSocket(server.url);
+    const { socket } = await connectedPair();
     await socket.close();
     expect(socket.send('{"late":true}')).toBe(false);
     expect(socket.isOpen).toBe(false);

@@ -7,15 +7,16 @@ export function originsOf(bases: readonly string[]): string[] {
 
 /**
  * Checks that a URL handed over in a message (a session webhook) points at one of the configured
- * DingTalk origins; a forged or redirected URL would otherwise receive the reply text.
- * Throws {@link UrlRefusedError}.
+ * DingTalk origins; a forged or redirected URL would otherwise receive the reply text. Returns the
+ * parsed URL; throws {@link UrlRefusedError}.
  */
-export function assertAllowedOrigin(url: string, allowedOrigins: readonly string[], what: string): void {
-  let origin: string;
+export function assertAllowedOrigin(url: string, allowedOrigins: readonly string[], what: string): URL {
+  let parsed: URL;
   try {
-    origin = new URL(url).origin;
+    parsed = new URL(url);
   } catch {
     throw new UrlRefusedError(what, 'unparsable URL');
   }
-  if (!allowedOrigins.includes(origin)) throw new UrlRefusedError(what, origin);
+  if (!allowedOrigins.includes(parsed.origin)) throw new UrlRefusedError(what, parsed.origin);
+  return parsed;
 }

@@ -3,7 +3,7 @@
  * (shared/reference/openclaw-api.md §1.1, §1.8).
  */
 import type { Logger } from 'pino';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
 import { bodySnippet, GatewayError } from '../errors.js';
 import {
@@ -98,7 +98,9 @@ interface TurnState {
  * agent run, so repeating it is the caller's decision (errors carry `retryable`).
  */
 export class OpenClawChatClient {
-  readonly #url: string;
+  // Origin and path parsed once: the agent is called with them instead of a URL to parse per turn.
+  readonly #origin: string;
+  readonly #path: string;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
   readonly #agent: Agent;
@@ -109,7 +111,9 @@ export class OpenClawChatClient {
   #closed: Promise<void> | undefined;
 
   constructor(options: OpenClawChatClientOptions) {
-    this.#url = new URL(`${options.baseUrl.replace(/\/+$/, '')}/v1/chat/completions`).href;
+    const url = new URL(`${options.baseUrl.replace(/\/+$/, '')}/v1/chat/completions`);
+    this.#origin = url.origin;
+    this.#path = `${url.pathname}${url.search}`;
     this.#token = options.token === '' ? undefined : options.token;
     this.#timeoutMs = options.timeoutMs;
     this.#logger = options.logger;
@@ -214,8 +218,9 @@ export class OpenClawChatClient {
     signal: AbortSignal,
     state: TurnState,
   ): AsyncGenerator<string, ChatTurnSummary> {
-    const response = await request(this.#url, {
-      dispatcher: this.#agent,
+    const response = await this.#agent.request({
+      origin: this.#origin,
+      path: this.#path,
       method: 'POST',
       headers: this.#headers(turn),
       body: JSON.stringify({ model: `openclaw/${turn.agentId}`, stream: true, messages: turn.messages }),

@@ -279,6 +279,28 @@ describe('DingTalkHttp over loopback', () => {
     expect(calls).toEqual(['x 200', 'x 200']);
   });
 
+  it('sends to a URL given parsed, query included, as to the same URL given as a string', async () => {
+    await http.postJson(new URL(`${baseUrl}/robot/send?session=s1&x=%20`), { a: 1 }, { endpoint: 'w' });
+    await http.postJson(`${baseUrl}/robot/send?session=s2`, { a: 2 }, { endpoint: 'w' });
+
+    expect(seen.map((request) => request.url)).toEqual([
+      '/robot/send?session=s1&x=%20',
+      '/robot/send?session=s2',
+    ]);
+    expect(calls).toEqual(['w 200', 'w 200']);
+  });
+
+  it.each(['ftp://127.0.0.1/x', 'not a url'])(
+    'refuses %s as a transport failure, sending nothing',
+    async (url) => {
+      await expect(http.postJson(url, {}, { endpoint: 'bad' })).rejects.toBeInstanceOf(
+        DingTalkTransportError,
+      );
+      expect(seen).toHaveLength(0);
+      expect(calls).toEqual(['bad transport']);
+    },
+  );
+
   it('keeps postJson a POST', async () => {
     await http.postJson(`${baseUrl}/v1.0/y`, { a: 1 }, { endpoint: 'y' });
 

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
 import { withDeadline } from '../../util/deadline-signal.js';
@@ -64,7 +64,7 @@ export class DingTalkHttp {
   }
 
   /** POSTs JSON and returns the parsed JSON answer (`undefined` for an empty body). */
-  postJson(url: string, body: unknown, options: PostJsonOptions): Promise<unknown> {
+  postJson(url: string | URL, body: unknown, options: PostJsonOptions): Promise<unknown> {
     return this.requestJson('POST', url, body, options);
   }
 
@@ -75,7 +75,7 @@ export class DingTalkHttp {
    */
   async requestJson(
     method: JsonMethod,
-    url: string,
+    url: string | URL,
     body: unknown,
     options: PostJsonOptions,
   ): Promise<unknown> {
@@ -91,7 +91,7 @@ export class DingTalkHttp {
   /** {@link #send}, once more at once when a pooled connection turned out stale; transport failures typed. */
   async #sendRetryingStale(
     method: JsonMethod,
-    url: string,
+    url: string | URL,
     body: unknown,
     options: PostJsonOptions,
     signal: AbortSignal,
@@ -116,15 +116,18 @@ export class DingTalkHttp {
 
   async #send(
     method: JsonMethod,
-    url: string,
+    url: string | URL,
     body: unknown,
     headers: Readonly<Record<string, string>> | undefined,
     signal: AbortSignal,
   ): Promise<{ status: number; text: string }> {
     const hasBody = body !== undefined;
-    const response = await request(url, {
+    // The agent is called with origin and path: a URL the caller already parsed is not parsed again.
+    const target = typeof url === 'string' ? new URL(url) : url;
+    const response = await this.#agent.request({
+      origin: target.origin,
+      path: `${target.pathname}${target.search}`,
       method,
-      dispatcher: this.#agent,
       headers: {
         ...(hasBody ? { 'content-type': 'application/json' } : {}),
         accept: 'application/json',

@@ -24,8 +24,8 @@ export async function sendBySessionWebhook(
   allowedOrigins: readonly string[],
   signal?: AbortSignal,
 ): Promise<void> {
-  assertAllowedOrigin(webhookUrl, allowedOrigins, 'session webhook');
-  await http.postJson(webhookUrl, webhookBody(message), {
+  const url = assertAllowedOrigin(webhookUrl, allowedOrigins, 'session webhook');
+  await http.postJson(url, webhookBody(message), {
     endpoint: SESSION_WEBHOOK_ENDPOINT,
     ...(signal === undefined ? {} : { signal }),
   });

@@ -78,9 +78,10 @@ export class SqliteStateStore implements StateStore {
     if (options.dir !== ':memory:') mkdirSync(options.dir, { recursive: true });
     this.#db = new Database(path, { timeout: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS });
     try {
-      // One process owns the file (its leases live in memory): holding the lock from the first
-      // write on spares every transaction the locking calls on the shared-memory index, and makes
-      // a second gateway on the same folder fail at start instead of answering messages twice.
+      // One process owns the file (its leases live in memory). In WAL mode SQLite then takes the
+      // lock at the first access and keeps it: no transaction makes locking calls on the shared-
+      // memory index, and a second gateway on the same folder fails at start instead of answering
+      // messages twice.
       this.#db.pragma('locking_mode = EXCLUSIVE');
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');

@@ -7,12 +7,13 @@ import { DingTalkApiError, UndeliverableError, describeCause, isRetryableError }
 import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { ReplyRoute } from '../state/store.js';
+import { RecentKeys } from '../util/recent-keys.js';
 import { withRetries } from '../util/retry.js';
 
 /** Which API carried a message. */
 export type DeliveryPath = 'webhook' | 'proactive';
 
-/** Expired webhook URLs remembered at most (a Set keeps insertion order: the oldest goes first). */
+/** Expired webhook URLs remembered at most (the oldest is forgotten first). */
 const MAX_REMEMBERED_EXPIRED = 10_000;
 
 /** errcode of a session webhook that expired or never existed. */
@@ -48,7 +49,7 @@ export class ReplyRouter {
   readonly #options: ReplyRouterOptions;
   readonly #now: () => number;
   /** Webhooks DingTalk reported expired: not tried again. Oldest forgotten past {@link MAX_REMEMBERED_EXPIRED}. */
-  readonly #expiredWebhooks = new Set<string>();
+  readonly #expiredWebhooks = new RecentKeys(MAX_REMEMBERED_EXPIRED);
 
   constructor(options: ReplyRouterOptions) {
     this.#options = options;
@@ -77,7 +78,7 @@ export class ReplyRouter {
       } catch (error) {
         if (signal?.aborted === true) throw error;
         if (error instanceof DingTalkApiError && error.apiCode === EXPIRED_SESSION_ERRCODE) {
-          this.#rememberExpired(route.webhookUrl ?? '');
+          this.#expiredWebhooks.add(route.webhookUrl ?? '');
         }
         log.warn(
           { error: describeCause(error) },
@@ -101,14 +102,6 @@ export class ReplyRouter {
     } catch (error) {
       if (signal?.aborted === true) throw error;
       throw new UndeliverableError(`reply undeliverable: ${describeCause(error)}`, { cause: error });
-    }
-  }
-
-  #rememberExpired(webhookUrl: string): void {
-    this.#expiredWebhooks.add(webhookUrl);
-    if (this.#expiredWebhooks.size > MAX_REMEMBERED_EXPIRED) {
-      const [oldest] = this.#expiredWebhooks;
-      if (oldest !== undefined) this.#expiredWebhooks.delete(oldest);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
- * A set of at most `capacity` keys that forgets the oldest one when full. For caching facts that
- * never become false again (a session was answered), so a forgotten key only costs a lookup where
- * it came from (and is added again).
+ * A set of at most `capacity` keys that forgets the oldest one when full. For remembering facts that
+ * never become false again (a session was answered, a webhook expired), so a forgotten key only
+ * costs finding the fact out once more.
  */
 export class RecentKeys {
   readonly #capacity: number;
@@ -26,8 +26,8 @@ export class RecentKeys {
     if (this.#keys.has(key)) return;
     this.#keys.add(key);
     if (this.#keys.size > this.#capacity) {
-      const oldest = this.#keys.values().next();
-      if (oldest.done !== true) this.#keys.delete(oldest.value);
+      const [oldest] = this.#keys;
+      if (oldest !== undefined) this.#keys.delete(oldest);
     }
   }
 }

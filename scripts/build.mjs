@@ -2,7 +2,7 @@
  * Builds the daemon into one file, dist/main.js (plus its source map), from src/main.ts.
  *
  * One bundle instead of a tree of compiled modules: the process starts faster (no module graph to
- * resolve and link), holds less source text, and spends less CPU per message (BENCHMARKS.md, fix 16).
+ * resolve and link), holds less source text, and spends less CPU per message (BENCHMARKS.md, fix 17).
  * Whitespace and syntax are minified but names are kept, so stack traces still name the functions.
  * Type checking is not done here: `npm run build` runs `tsc` first.
  *

@@ -1,4 +1,4 @@
-/** A request's abort signal: a deadline and the caller's signal, without `AbortSignal.timeout`/`any`. */
+/** A request's abort signal: a deadline and the caller's signal, without `AbortSignal.timeout()` and `.any()`. */
 
 import { linkedSignal } from './linked-signal.js';
 

@@ -11,7 +11,7 @@ export interface LinkedSignal {
 /**
  * Aborts, with the parent's reason, as soon as any of `parents` aborts (at once if one already has).
  *
- * A replacement for `AbortSignal.any` on per-turn paths. Node keeps every signal made by `any` as a
+ * A replacement for `AbortSignal.any()` on per-turn paths. Node keeps every signal it makes as a
  * WeakRef in each long-lived parent until a garbage collection clears it, so thousands of turns leave
  * thousands of WeakRefs and finalizer entries behind; here the listeners go with `dispose`.
  */

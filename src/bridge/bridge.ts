@@ -47,8 +47,8 @@ export function routeOf(message: InboundMessage): ReplyRoute {
 
 /**
  * DingTalk callback intake: validates, applies access control, records the message durably (inbox
- * + dedupe key, atomically) and hands it to the dispatcher. The ACK decision is returned once the
- * record is written, never after the agent's answer.
+ * + dedupe key, atomically) and hands it to the dispatcher as soon as it is committed. The ACK
+ * decision is returned once the record is durable, never after the agent's answer.
  */
 export class Bridge {
   readonly #options: BridgeOptions;
@@ -173,7 +173,14 @@ export class Bridge {
       job: { message, text: access.text, sessionKey },
       acceptedAtMs: nowMs,
     };
-    const result = await store.accept(entry, routeOf(message));
+    // The turn starts once the entry is committed, without waiting for the disk; the ACK (this
+    // promise) waits for it. A machine crash in between loses nothing: the message was not acked,
+    // so DingTalk delivers it again, and every reply message is recorded by a write that waits
+    // for the disk (making this entry durable too) before it is sent. At worst the agent is asked
+    // twice, and in card mode an empty card may stay, as after a crash just after a turn starts.
+    const result = await store.accept(entry, routeOf(message), {
+      onCommitted: () => this.#options.dispatcher.wake(baseSessionKey),
+    });
     if (result.status === 'duplicate') {
       log.info('duplicate delivery of a message already accepted; dropped');
       count('deduped');
@@ -182,7 +189,6 @@ export class Bridge {
     count('accepted');
     log.info({ chatType: message.chatType, msgtype: message.msgtype }, 'message accepted');
     log.debug({ text: access.text }, 'message text');
-    this.#options.dispatcher.wake(baseSessionKey);
     return 'accepted';
   }
 

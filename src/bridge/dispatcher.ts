@@ -107,7 +107,7 @@ export class Dispatcher {
       return;
     }
     const state: { hasMore: boolean; done: Promise<void> } = { hasMore: false, done: Promise.resolve() };
-    // Work starts after the current callback returned, so the ACK of a new message leaves first.
+    // Work starts in a later turn of the event loop, after the code that woke it returned.
     const started = new Promise<void>((resolve) => setImmediate(resolve));
     state.done = started
       .then(() => this.#work(queueKey, state))

@@ -21,6 +21,7 @@ import {
   REMEMBER,
 } from './redis-scripts.js';
 import type {
+  AcceptOptions,
   AcceptResult,
   InboxRecord,
   NewInboxEntry,
@@ -99,7 +100,7 @@ export class RedisStateStore implements StateStore {
     }
   }
 
-  async accept(entry: NewInboxEntry, route: ReplyRoute): Promise<AcceptResult> {
+  async accept(entry: NewInboxEntry, route: ReplyRoute, options: AcceptOptions = {}): Promise<AcceptResult> {
     const k = this.#keys;
     const result = await ACCEPT.run(
       this.#redis,
@@ -128,7 +129,10 @@ export class RedisStateStore implements StateStore {
       ],
     );
     const id = Number(result);
-    return id === 0 ? { status: 'duplicate' } : { status: 'accepted', id };
+    if (id === 0) return { status: 'duplicate' };
+    // Redis answers once the script is applied (and logged, as configured): committed and durable at once.
+    options.onCommitted?.();
+    return { status: 'accepted', id };
   }
 
   async remember(dedupeKey: string, nowMs: number): Promise<'remembered' | 'duplicate'> {

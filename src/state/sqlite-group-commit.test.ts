@@ -70,6 +70,38 @@ describe('GroupCommit', () => {
     expect(isResolved).toBe(true);
   });
 
+  it('tells a write it is committed before the sync, and not when the write failed', async () => {
+    const durability = new ManualDurability();
+    const commit = new GroupCommit(db, durability);
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const told: { value: number; rows: number; isResolved: boolean }[] = [];
+    let isResolved = false;
+    const onCommitted = (value: number): void => {
+      told.push({ value, rows: count(), isResolved });
+    };
+    const good = commit.run(() => insert.run(1).changes, { onCommitted }).then(() => (isResolved = true));
+    const bad = commit.run(() => insert.run(1).changes, { onCommitted });
+    await new Promise((resolve) => setImmediate(resolve));
+    // Told at the commit, with the row visible, while the promise still waits for the sync.
+    expect(told).toEqual([{ value: 1, rows: 1, isResolved: false }]);
+    durability.calls[0]!.resolve();
+    await expect(bad).rejects.toThrow(/UNIQUE/);
+    await good;
+    expect(isResolved).toBe(true);
+    expect(told).toHaveLength(1);
+  });
+
+  it('fails a write whose onCommitted threw, its data committed all the same', async () => {
+    const commit = new GroupCommit(db);
+    const write = commit.run(() => db.prepare('INSERT INTO t VALUES (1)').run().changes, {
+      onCommitted: () => {
+        throw new Error('listener broke');
+      },
+    });
+    await expect(write).rejects.toThrow('listener broke');
+    expect(count()).toBe(1);
+  });
+
   it('fails every write of a batch whose sync failed', async () => {
     const durability = new ManualDurability();
     const commit = new GroupCommit(db, durability);

@@ -9,6 +9,7 @@ interface PendingWrite {
   readonly run: () => unknown;
   /** Resolve only once the transaction is on disk (else: once committed). */
   readonly waitsForDisk: boolean;
+  readonly onCommitted: ((value: unknown) => void) | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -19,8 +20,19 @@ function settle(write: PendingWrite, result: WriteResult | undefined): void {
   else write.reject(result?.value);
 }
 
-/** How long {@link GroupCommit.run} waits before it resolves. */
-export interface WriteOptions {
+/** Calls the write's `onCommitted` after a success; a throw there becomes the write's failure. */
+function tellCommitted(write: PendingWrite, result: WriteResult | undefined): WriteResult | undefined {
+  if (write.onCommitted === undefined || result?.ok !== true) return result;
+  try {
+    write.onCommitted(result.value);
+    return result;
+  } catch (error) {
+    return { ok: false, value: error };
+  }
+}
+
+/** How long {@link GroupCommit.run} waits before it resolves, and what it says once committed. */
+export interface WriteOptions<T = unknown> {
   /**
    * `false`: resolve once committed, without waiting for the sync. The write survives a crash of the
    * process (the WAL file has it) and may be lost only with the machine (power loss, kernel panic);
@@ -28,6 +40,12 @@ export interface WriteOptions {
    * @defaultValue true
    */
   readonly waitForDisk?: boolean;
+  /**
+   * Called with the write's result as soon as its transaction is committed (visible to every
+   * later read), before the returned promise resolves when that waits for the disk. Not called
+   * when the write failed. A throw fails the write's promise (its data stays committed).
+   */
+  readonly onCommitted?: (value: T) => void;
 }
 
 /** Makes the transactions committed so far durable (see `sqlite-wal-sync.ts`). */
@@ -41,6 +59,7 @@ export interface Durability {
  * is then run again with each write in its own savepoint, so that write rolls back alone. With a
  * {@link Durability}, the writes resolve only once it reports the transaction on disk (unless
  * asked not to wait, {@link WriteOptions}); a failed sync fails every write of the batch that waits.
+ * A write may ask to be told at the commit already (`onCommitted`), to start work on what it wrote.
  */
 export class GroupCommit {
   readonly #durability: Durability | undefined;
@@ -73,11 +92,12 @@ export class GroupCommit {
    * must only touch the database: after a failure in its batch it runs a second time (its first
    * run rolled back).
    */
-  run<T>(write: () => T, options: WriteOptions = {}): Promise<T> {
+  run<T>(write: () => T, options: WriteOptions<T> = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({
         run: write,
         waitsForDisk: options.waitForDisk ?? true,
+        onCommitted: options.onCommitted as ((value: unknown) => void) | undefined,
         resolve: resolve as (value: unknown) => void,
         reject,
       });
@@ -104,8 +124,9 @@ export class GroupCommit {
     const durability = this.#durability;
     const afterSync: [PendingWrite, WriteResult | undefined][] = [];
     for (const [index, write] of batch.entries()) {
-      if (durability !== undefined && write.waitsForDisk) afterSync.push([write, results[index]]);
-      else settle(write, results[index]);
+      const result = tellCommitted(write, results[index]);
+      if (durability !== undefined && write.waitsForDisk) afterSync.push([write, result]);
+      else settle(write, result);
     }
     if (durability === undefined || afterSync.length === 0) return;
     durability.sync().then(

@@ -11,6 +11,7 @@ import { migrate } from './sqlite-migrations.js';
 import { WalFileSync } from './sqlite-wal-sync.js';
 import { type ChunkRow, type InboxRow, type RouteRow, toChunk, toRecord, toRoute } from './sqlite-rows.js';
 import type {
+  AcceptOptions,
   AcceptResult,
   InboxRecord,
   NewInboxEntry,
@@ -165,21 +166,29 @@ export class SqliteStateStore implements StateStore {
     };
   }
 
-  accept(entry: NewInboxEntry, route: ReplyRoute): Promise<AcceptResult> {
-    return this.#groupCommit.run(() => {
-      if (this.#isClaimed(entry.dedupeKey, entry.acceptedAtMs)) return { status: 'duplicate' };
-      const s = this.#statements;
-      s.dedupeClaim.run(entry.dedupeKey, null);
-      const { lastInsertRowid } = s.inboxInsert.run(
-        entry.dedupeKey,
-        entry.accountId,
-        entry.queueKey,
-        JSON.stringify(entry.job),
-        entry.acceptedAtMs,
-      );
-      this.#putRoute(route);
-      return { status: 'accepted', id: Number(lastInsertRowid) };
-    });
+  accept(entry: NewInboxEntry, route: ReplyRoute, options: AcceptOptions = {}): Promise<AcceptResult> {
+    const { onCommitted } = options;
+    return this.#groupCommit.run<AcceptResult>(
+      () => {
+        if (this.#isClaimed(entry.dedupeKey, entry.acceptedAtMs)) return { status: 'duplicate' };
+        const s = this.#statements;
+        s.dedupeClaim.run(entry.dedupeKey, null);
+        const { lastInsertRowid } = s.inboxInsert.run(
+          entry.dedupeKey,
+          entry.accountId,
+          entry.queueKey,
+          JSON.stringify(entry.job),
+          entry.acceptedAtMs,
+        );
+        this.#putRoute(route);
+        return { status: 'accepted', id: Number(lastInsertRowid) };
+      },
+      {
+        onCommitted: (result) => {
+          if (result.status === 'accepted') onCommitted?.();
+        },
+      },
+    );
   }
 
   remember(dedupeKey: string, nowMs: number): Promise<'remembered' | 'duplicate'> {

@@ -57,6 +57,16 @@ export interface ReplyRoute {
 export type AcceptResult =
   { readonly status: 'accepted'; readonly id: number } | { readonly status: 'duplicate' };
 
+/** Options of {@link StateStore.accept}. */
+export interface AcceptOptions {
+  /**
+   * Called once a new entry is committed, when `nextEntry` already returns it: work on it may
+   * start there, while the returned promise waits until the entry is durable (what an ACK waits
+   * for). Not called for a duplicate. Must not throw (a throw fails the accept).
+   */
+  readonly onCommitted?: () => void;
+}
+
 /**
  * Durable state shared by the bridge and the delivery path. Every method is async so a networked
  * driver (Redis) can implement the same contract as the embedded SQLite one.
@@ -67,8 +77,11 @@ export type AcceptResult =
  * twice or out of order.
  */
 export interface StateStore {
-  /** Claims the entry's dedupe key and, when new, records the entry and refreshes its route. */
-  accept(entry: NewInboxEntry, route: ReplyRoute): Promise<AcceptResult>;
+  /**
+   * Claims the entry's dedupe key and, when new, records the entry and refreshes its route.
+   * Resolves once that is durable (as durable as the driver makes it).
+   */
+  accept(entry: NewInboxEntry, route: ReplyRoute, options?: AcceptOptions): Promise<AcceptResult>;
   /** Claims a dedupe key for a message that gets no answer (rejected), until the TTL passes. */
   remember(dedupeKey: string, nowMs: number): Promise<'remembered' | 'duplicate'>;
   /** Every unfinished entry, in acceptance order. */

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import type { StateStore, StoredJob } from '../../src/state/store.js';
+import type { InboxRecord, StateStore, StoredJob } from '../../src/state/store.js';
 import { describeQueues, describeRoutes } from './state-store-contract-routing.js';
 import { CONVERSATION_KEY, MD, T0, TTL_MS, TXT, acceptId, entry, route } from './state-store-fixtures.js';
 
@@ -46,6 +46,27 @@ function describeIntake(current: () => StateStore): void {
     expect(records[1]?.queueKey).toBe('main:other');
     expect(records[1]?.job).toEqual(second.job);
     expect(await store.inboxDepth()).toBe(2);
+  });
+
+  it('tells the caller once a new entry is committed, before accept resolves; not for a duplicate', async () => {
+    const store = current();
+    const told: { isResolved: boolean; next: Promise<InboxRecord | undefined> }[] = [];
+    let isResolved = false;
+    const onCommitted = (): void => {
+      told.push({ isResolved, next: store.nextEntry(CONVERSATION_KEY) });
+    };
+    const result = await store.accept(entry('m1', T0), route(), { onCommitted }).finally(() => {
+      isResolved = true;
+    });
+    expect(told).toHaveLength(1);
+    expect(told[0]?.isResolved).toBe(false);
+    expect(result.status === 'accepted' && (await told[0]?.next)?.id).toBe(
+      result.status === 'accepted' && result.id,
+    );
+    expect(await store.accept(entry('m1', T0 + 1), route(), { onCommitted })).toEqual({
+      status: 'duplicate',
+    });
+    expect(told).toHaveLength(1);
   });
 
   it('reports a duplicate while the first copy is unfinished', async () => {

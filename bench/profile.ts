@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 import { ms } from './report-format.js';
 
-interface CallFrame {
+/** A V8 call frame (CPU and sampling heap profiles alike). */
+export interface CallFrame {
   readonly functionName: string;
   readonly url: string;
   readonly lineNumber: number;
@@ -55,7 +56,7 @@ function isOwnCode(url: string): boolean {
  * Traces frames of bundled scripts back to their original file and line through the script's linked
  * source map (`<script>.map`); frames without one are returned as they are.
  */
-class FrameResolver {
+export class FrameResolver {
   readonly #maps = new Map<string, { map: SourceMap; dir: string } | undefined>();
 
   resolve(frame: CallFrame): CallFrame {
@@ -94,13 +95,15 @@ function shortUrl(url: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-function keyOf(frame: CallFrame): string {
+/** `function path:line` of a frame, the path from `node_modules/`, `dist/` or `src/` on. */
+export function keyOf(frame: CallFrame): string {
   const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
   if (frame.url === '') return name;
   return `${name} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
 }
 
-function packageOf(frame: CallFrame): string {
+/** The npm package of a frame, or the gateway's own code, node core, V8. */
+export function packageOf(frame: CallFrame): string {
   const { url, functionName } = frame;
   if (url === '')
     return functionName.startsWith('(') ? functionName : '(V8 builtins and natives: JSON, RegExp, ...)';

@@ -25,6 +25,8 @@ export interface GatewayMetrics {
   readonly messagesReceived: Counter<'account'>;
   /** CALLBACK frames whose ACK was written to the socket. */
   readonly messagesAcked: Counter<'account'>;
+  /** From a CALLBACK frame's arrival to its ACK written (the inbox write and its fsync included). */
+  readonly messageAckSeconds: Histogram;
   /** Bot messages by outcome: accepted, command, rejected, deduped, invalid, ignored, record-failed. */
   readonly messages: Counter<'account' | 'outcome'>;
   /** Rejected bot messages by reason (allowlist, mention, ...). */
@@ -60,6 +62,8 @@ export interface GatewayMetrics {
 const TURN_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 /** First-token latency: models answer in tens of milliseconds to a minute. */
 const FIRST_TOKEN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
+/** ACK delay: a millisecond on a quiet disk; DingTalk redelivers what stays unacked for seconds. */
+const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export function createMetrics(options: { readonly collectProcessMetrics: boolean }): GatewayMetrics {
   const registry = new Registry();
@@ -129,6 +133,12 @@ export function createMetrics(options: { readonly collectProcessMetrics: boolean
       'CALLBACK frames acknowledged to DingTalk (after the message was recorded or deliberately dropped).',
       ['account'],
     ),
+    messageAckSeconds: new Histogram({
+      name: 'gateway_message_ack_seconds',
+      help: 'Time from a CALLBACK frame arriving to its ACK written (the inbox write and its fsync included).',
+      buckets: ACK_BUCKETS,
+      registers,
+    }),
     messages: counter(
       'gateway_messages_total',
       'Bot messages by outcome (accepted, command, rejected, deduped, invalid, ignored, record-failed).',

@@ -57,6 +57,7 @@ describe('GET /metrics', () => {
     const expectations: [string, Record<string, string>, number][] = [
       ['gateway_messages_received_total', {}, 3],
       ['gateway_messages_acked_total', {}, 3],
+      ['gateway_message_ack_seconds_count', {}, 3],
       ['gateway_messages_total', { outcome: 'accepted' }, 2],
       ['gateway_messages_total', { outcome: 'deduped' }, 1],
       ['gateway_turns_total', { outcome: 'ok' }, 2],

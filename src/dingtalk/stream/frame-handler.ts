@@ -50,6 +50,7 @@ export class StreamFrameHandler {
 
   /** Handles one text (or binary, decoded) frame that arrived on `socket`. */
   handle(socket: StreamSocket, text: string, isBinary: boolean): void {
+    const arrivedAtMs = performance.now();
     const frame = parseFrame(text);
     this.#options.metrics.framesReceived.inc({ account: this.#options.accountId, kind: frame.kind });
     switch (frame.kind) {
@@ -84,12 +85,18 @@ export class StreamFrameHandler {
           'callback frame',
         );
         this.#options.drain.callbackStarted(socket);
-        void this.#runCallback(socket, frame.messageId, frame.topic, frame.data);
+        void this.#runCallback(socket, arrivedAtMs, frame.messageId, frame.topic, frame.data);
         return;
     }
   }
 
-  async #runCallback(socket: StreamSocket, messageId: string, topic: string, data: unknown): Promise<void> {
+  async #runCallback(
+    socket: StreamSocket,
+    arrivedAtMs: number,
+    messageId: string,
+    topic: string,
+    data: unknown,
+  ): Promise<void> {
     let decision: AckDecision;
     try {
       decision = await this.#options.onCallback({
@@ -105,8 +112,10 @@ export class StreamFrameHandler {
       );
       decision = 'no-ack';
     }
-    if (decision === 'ack' && this.#ack(socket, messageId, CALLBACK_ACK_DATA))
+    if (decision === 'ack' && this.#ack(socket, messageId, CALLBACK_ACK_DATA)) {
       this.#options.metrics.messagesAcked.inc({ account: this.#options.accountId });
+      this.#options.metrics.messageAckSeconds.observe((performance.now() - arrivedAtMs) / 1000);
+    }
     this.#options.drain.callbackFinished(socket);
     this.#options.onCallbackDone(socket);
   }

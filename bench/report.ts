@@ -32,6 +32,10 @@ type Row = [
   format: (v: number | undefined) => string,
 ];
 
+function percentOf(share: number | undefined): number | undefined {
+  return share === undefined ? undefined : share * 100;
+}
+
 /** The headline table: gateway, SDK and their ratio, figure by figure. */
 export function summaryTable(records: readonly RunRecord[]): string {
   const side = (target: 'gateway' | 'sdk') => {
@@ -62,6 +66,12 @@ export function summaryTable(records: readonly RunRecord[]): string {
     [`${g.paced?.spec.name ?? 'paced'}: ACK p50 (ms)`, g.paced?.ackMs.p50, s.paced?.ackMs.p50, ms],
     ['... ACK p99 (ms)', g.paced?.ackMs.p99, s.paced?.ackMs.p99, ms],
     ['... ACK max (ms)', g.paced?.ackMs.max, s.paced?.ackMs.max, ms],
+    [
+      "... ACKs within 5 ms by the gateway's own clock (%)",
+      percentOf(g.paced?.gatewayAckWithin5msShare),
+      percentOf(s.paced?.gatewayAckWithin5msShare),
+      (v) => num(v, 1),
+    ],
     ['... answered', g.paced?.answered, s.paced?.answered, (v) => num(v)],
     ['... push -> reply p50 (ms)', g.paced?.endToEndMs.p50, s.paced?.endToEndMs.p50, ms],
     ['... push -> reply p99 (ms)', g.paced?.endToEndMs.p99, s.paced?.endToEndMs.p99, ms],
@@ -151,7 +161,8 @@ export function targetsTable(records: readonly RunRecord[]): string {
       'paced 500 msg/s for 10 s: ACK p99 < 5 ms and every message answered',
       paced === undefined
         ? 'n/a'
-        : `p99 ${ms(paced.ackMs.p99)} ms, ${num(paced.answered)}/${num(paced.messages)} answered`,
+        : `p99 ${ms(paced.ackMs.p99)} ms, ${num(paced.answered)}/${num(paced.messages)} answered` +
+          ` (gateway's own clock: ${num(percentOf(paced.gatewayAckWithin5msShare), 1)} % within 5 ms)`,
       verdict(paced && (paced.ackMs.p99 ?? Infinity) < 5 && paced.answered === paced.messages),
     ],
     [

@@ -6,6 +6,7 @@
 import { tmpdir } from 'node:os';
 
 import { FakeEnv, type Probes } from './fake-env.js';
+import { readAckBuckets, shareWithin } from './gateway-ack-metric.js';
 import { FsyncMonitor, LoopDelayMonitor } from './machine.js';
 import { RssSampler, loadAverage1m, pressureSince, readCpuMs, readPressureTotalUs } from './proc-stats.js';
 import { type Percentiles, percentiles } from './stats.js';
@@ -73,6 +74,11 @@ export interface ScenarioResult {
    * any timestamp of the fake DingTalk (push, ACK, webhook) can carry, whatever the system under test.
    */
   readonly harnessLoopDelayMs: Percentiles;
+  /**
+   * Share of the measured phase's ACKs the gateway itself timed at 5 ms or less, from frame arrival
+   * to ACK written (`gateway_message_ack_seconds`); undefined for the SDK relay.
+   */
+  readonly gatewayAckWithin5msShare: number | undefined;
   /** fsync latency in the state's filesystem during the measured phase (harness probe every 100 ms). */
   readonly fsyncMs: Percentiles;
   /** PSI `some` share of the measured phase: CPU and I/O contention on the machine (0..1). */
@@ -189,8 +195,10 @@ async function measure(
   const cpuStart = readCpuMs(target.pid) ?? 0;
   const harnessCpuStart = process.cpuUsage();
   const eluStart = performance.eventLoopUtilization();
+  const ackBucketsBefore = await readAckBuckets(target.metricsUrl);
   const loopDelay = new LoopDelayMonitor();
   const driven = await drive(env, connection, 'bench', messages, spec.arrival, spec.stallTimeoutMs);
+  const ackBucketsAfter = await readAckBuckets(target.metricsUrl);
   const harnessElu = performance.eventLoopUtilization(eluStart).utilization;
   const harnessLoopDelayMs = loopDelay.stop();
   const harnessCpu = process.cpuUsage(harnessCpuStart);
@@ -232,6 +240,7 @@ async function measure(
     harnessElu,
     openclawElu,
     harnessLoopDelayMs,
+    gatewayAckWithin5msShare: shareWithin(ackBucketsBefore, ackBucketsAfter, '0.005'),
     fsyncMs,
     cpuPressure,
     ioPressure,

@@ -46,6 +46,8 @@ export interface TargetProcess {
   readonly connectedMs: number;
   /** What the process wrote (the gateway logs at `warn`; the SDK prints what it prints). */
   readonly output: ProcessOutput;
+  /** The gateway's `/metrics`; undefined for the SDK relay. */
+  readonly metricsUrl: string | undefined;
   /** SIGTERM, then SIGKILL after `timeoutMs`; resolves with the exit code. */
   stop(timeoutMs?: number): Promise<number | null>;
 }
@@ -114,8 +116,14 @@ export async function startGateway(options: TargetOptions): Promise<TargetProces
       pollReady(`http://127.0.0.1:${port}/readyz`, child, output),
       waitForConnection(options.dingtalk, connectionsBefore, child, output),
     ]);
-    return target('gateway', child, output, readyAt - startedAt, connectedAt - startedAt, () =>
-      rmSync(workdir, { recursive: true, force: true }),
+    return target(
+      'gateway',
+      child,
+      output,
+      readyAt - startedAt,
+      connectedAt - startedAt,
+      `http://127.0.0.1:${port}/metrics`,
+      () => rmSync(workdir, { recursive: true, force: true }),
     );
   } catch (error) {
     child.kill('SIGKILL');
@@ -146,7 +154,7 @@ export async function startSdkRelay(options: TargetOptions): Promise<TargetProce
   try {
     const connectedAt = await waitForConnection(options.dingtalk, connectionsBefore, child, output);
     const connectedMs = connectedAt - startedAt;
-    return target('sdk', child, output, connectedMs, connectedMs, () => undefined);
+    return target('sdk', child, output, connectedMs, connectedMs, undefined, () => undefined);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
@@ -171,6 +179,7 @@ function target(
   output: ProcessOutput,
   readyMs: number,
   connectedMs: number,
+  metricsUrl: string | undefined,
   cleanup: () => void,
 ): TargetProcess {
   const exited = new Promise<number | null>((resolveExit) => {
@@ -183,6 +192,7 @@ function target(
     readyMs,
     connectedMs,
     output,
+    metricsUrl,
     async stop(timeoutMs = 30_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

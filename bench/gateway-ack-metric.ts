@@ -3,35 +3,34 @@
  * `/metrics` before and after a measured phase. That clock is the gateway's, so the share of ACKs
  * within a bucket bound carries none of the harness's timer lateness (at bucket resolution only).
  */
+import { sumOfSamples } from '../test/helpers/prometheus-text.js';
 
-/** Cumulative count per bucket bound (`le` as the gateway prints it, e.g. `0.005`, `+Inf`). */
-export type AckBuckets = ReadonlyMap<string, number>;
+/** ACKs counted so far in all, and within the bucket bound the bench reports (5 ms). */
+export interface AckCounts {
+  readonly total: number;
+  readonly within5ms: number;
+}
 
-const BUCKET_LINE = /^gateway_message_ack_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm;
-
-/** The histogram's buckets now; undefined when the process exports none (the SDK relay) or did not answer. */
-export async function readAckBuckets(metricsUrl: string | undefined): Promise<AckBuckets | undefined> {
+/** The histogram's counts now; undefined when the process has no `/metrics` (the SDK relay) or did not answer. */
+export async function readAckCounts(metricsUrl: string | undefined): Promise<AckCounts | undefined> {
   if (metricsUrl === undefined) return undefined;
   try {
     const text = await (await fetch(metricsUrl)).text();
-    const buckets = new Map<string, number>();
-    for (const [, le, count] of text.matchAll(BUCKET_LINE)) {
-      if (le !== undefined && count !== undefined) buckets.set(le, Number(count));
-    }
-    return buckets.size > 0 ? buckets : undefined;
+    return {
+      total: sumOfSamples(text, 'gateway_message_ack_seconds_count'),
+      within5ms: sumOfSamples(text, 'gateway_message_ack_seconds_bucket', { le: '0.005' }),
+    };
   } catch {
     return undefined;
   }
 }
 
-/** Share (0..1) of the ACKs written between the two readings that took at most `le` seconds. */
-export function shareWithin(
-  before: AckBuckets | undefined,
-  after: AckBuckets | undefined,
-  le: string,
+/** Share (0..1) of the ACKs written between the two readings that took 5 ms or less. */
+export function shareWithin5ms(
+  before: AckCounts | undefined,
+  after: AckCounts | undefined,
 ): number | undefined {
   if (before === undefined || after === undefined) return undefined;
-  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
-  if (total <= 0) return undefined;
-  return ((after.get(le) ?? 0) - (before.get(le) ?? 0)) / total;
+  const total = after.total - before.total;
+  return total > 0 ? (after.within5ms - before.within5ms) / total : undefined;
 }

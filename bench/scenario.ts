@@ -6,7 +6,7 @@
 import { tmpdir } from 'node:os';
 
 import { FakeEnv, type Probes } from './fake-env.js';
-import { readAckBuckets, shareWithin } from './gateway-ack-metric.js';
+import { readAckCounts, shareWithin5ms } from './gateway-ack-metric.js';
 import { FsyncMonitor, LoopDelayMonitor } from './machine.js';
 import { RssSampler, loadAverage1m, pressureSince, readCpuMs, readPressureTotalUs } from './proc-stats.js';
 import { type Percentiles, percentiles } from './stats.js';
@@ -195,10 +195,10 @@ async function measure(
   const cpuStart = readCpuMs(target.pid) ?? 0;
   const harnessCpuStart = process.cpuUsage();
   const eluStart = performance.eventLoopUtilization();
-  const ackBucketsBefore = await readAckBuckets(target.metricsUrl);
+  const acksBefore = await readAckCounts(target.metricsUrl);
   const loopDelay = new LoopDelayMonitor();
   const driven = await drive(env, connection, 'bench', messages, spec.arrival, spec.stallTimeoutMs);
-  const ackBucketsAfter = await readAckBuckets(target.metricsUrl);
+  const acksAfter = await readAckCounts(target.metricsUrl);
   const harnessElu = performance.eventLoopUtilization(eluStart).utilization;
   const harnessLoopDelayMs = loopDelay.stop();
   const harnessCpu = process.cpuUsage(harnessCpuStart);
@@ -240,7 +240,7 @@ async function measure(
     harnessElu,
     openclawElu,
     harnessLoopDelayMs,
-    gatewayAckWithin5msShare: shareWithin(ackBucketsBefore, ackBucketsAfter, '0.005'),
+    gatewayAckWithin5msShare: shareWithin5ms(acksBefore, acksAfter),
     fsyncMs,
     cpuPressure,
     ioPressure,

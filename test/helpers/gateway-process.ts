@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { sumOfSamples } from './prometheus-text.js';
+
 /** Repository root (this file is test/helpers/gateway-process.ts). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -150,17 +152,7 @@ export class GatewayProcess {
   /** Sum of the samples of a Prometheus metric whose labels include `labels`. */
   async metric(name: string, labels: Readonly<Record<string, string>> = {}): Promise<number> {
     const response = await fetch(`${this.baseUrl}/metrics`);
-    const text = await response.text();
-    let total = 0;
-    for (const line of text.split('\n')) {
-      const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
-      if (match?.[1] !== name) continue;
-      const labelText = match[2] ?? '';
-      if (Object.entries(labels).every(([key, value]) => labelText.includes(`${key}="${value}"`))) {
-        total += Number(match[3]);
-      }
-    }
-    return total;
+    return sumOfSamples(await response.text(), name, labels);
   }
 
   #addLine(line: string): void {

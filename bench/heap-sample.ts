@@ -16,8 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import WebSocket from 'ws';
-
+import { connectInspector, inspectorUrlOnPort } from '../test/helpers/inspector-client.js';
 import { type CallFrame, FrameResolver, keyOf, packageOf } from './profile.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,59 +36,7 @@ interface HeapProfile {
   readonly head: HeapNode;
 }
 
-/** The inspector's WebSocket address, once the gateway process opened it. */
-async function inspectorUrl(port: number): Promise<string> {
-  const deadline = Date.now() + INSPECTOR_WAIT_MS;
-  while (Date.now() < deadline) {
-    try {
-      const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
-        webSocketDebuggerUrl: string;
-      }[];
-      const url = targets[0]?.webSocketDebuggerUrl;
-      if (url !== undefined) return url;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(100);
-  }
-  throw new Error(`no inspector on 127.0.0.1:${port} within ${INSPECTOR_WAIT_MS} ms`);
-}
-
-/** A minimal Chrome DevTools Protocol client: one call at a time is all this script needs. */
-async function connect(url: string): Promise<{
-  call: (method: string, params?: object) => Promise<unknown>;
-  close: () => void;
-}> {
-  const socket = new WebSocket(url);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  let lastId = 0;
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  socket.on('message', (data: Buffer) => {
-    const message = JSON.parse(data.toString()) as {
-      id?: number;
-      result?: unknown;
-      error?: { message: string };
-    };
-    const waiter = message.id === undefined ? undefined : pending.get(message.id);
-    if (waiter === undefined || message.id === undefined) return;
-    pending.delete(message.id);
-    if (message.error === undefined) waiter.resolve(message.result);
-    else waiter.reject(new Error(message.error.message));
-  });
-  return {
-    call: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        lastId += 1;
-        pending.set(lastId, { resolve, reject });
-        socket.send(JSON.stringify({ id: lastId, method, params }));
-      }),
-    close: () => socket.close(),
-  };
-}
-
+/** Ends the whole process group: npx, the harness and the gateway it started (which shuts down as on SIGTERM). */
 function stopBenchmark(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null) return;
   try {
@@ -154,13 +101,13 @@ async function main(): Promise<void> {
       'bench/run.ts',
       `--filter=${values.filter}`,
       '--only=gateway',
-      '--no-tmpfs',
+      '--variant=disk',
       `--gateway-node-arg=--inspect=127.0.0.1:${port}`,
     ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'], detached: true },
   );
   try {
-    const inspector = await connect(await inspectorUrl(port));
+    const inspector = await connectInspector(await inspectorUrlOnPort(port, INSPECTOR_WAIT_MS));
     await sleep(afterMs);
     await inspector.call('HeapProfiler.enable');
     await inspector.call('HeapProfiler.startSampling', {
@@ -170,8 +117,6 @@ async function main(): Promise<void> {
     });
     await sleep(forMs);
     const { profile } = (await inspector.call('HeapProfiler.stopSampling')) as { profile: HeapProfile };
-    // The gateway is the harness's child: ask it to shut down itself, as the harness would have.
-    await inspector.call('Runtime.evaluate', { expression: "process.kill(process.pid, 'SIGTERM')" });
     inspector.close();
     mkdirSync(OUTPUT_DIR, { recursive: true });
     const path = join(OUTPUT_DIR, `heap-${new Date().toISOString().replace(/[:.]/g, '-')}.heapprofile`);

@@ -47,6 +47,11 @@ export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
   'v8-heap-growth': "V8's own heap growth",
 };
 
+/** Whether `name` is one of the set-ups above (for the `--variant` option). */
+export function isVariant(name: string): name is Variant {
+  return Object.hasOwn(VARIANT_LABELS, name);
+}
+
 /**
  * The gateway caps V8's heap growth at start-up (src/lifecycle/heap-growth.ts) unless `node` got its
  * own setting; 0 is V8's default, its own growth factor (README, "Memory").

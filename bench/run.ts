@@ -8,6 +8,8 @@
  *   npm run bench -- --only=gateway    one side only (also --only=sdk)
  *   npm run bench -- --filter=N=5,000  only the runs whose name contains this text
  *   npm run bench -- --no-tmpfs        skip the diagnostic runs with the gateway's state on /dev/shm
+ *   npm run bench -- --variant=disk    only the runs of one set-up (disk: the measured one; or tmpfs,
+ *                                      keepalive-5s, v8-heap-growth: the diagnostic variants)
  *   npm run bench -- --no-serialize    fake OpenClaw runs requests of one session concurrently
  *   npm run bench -- --profile         `node --cpu-prof` on the throughput workload, with a summary
  *   npm run bench -- --gateway-main=/path/to/dist/main.js   measure another build (A/B of a change)
@@ -23,7 +25,14 @@ import { parseArgs } from 'node:util';
 
 import { REPO_ROOT } from '../test/helpers/gateway-process.js';
 import { calibrateCpu, machineFacts } from './machine.js';
-import { type BenchMode, type PlannedScenario, VARIANT_LABELS, planScenarios } from './plan.js';
+import {
+  type BenchMode,
+  type PlannedScenario,
+  VARIANT_LABELS,
+  type Variant,
+  isVariant,
+  planScenarios,
+} from './plan.js';
 import { profileReport, summariseProfile } from './profile.js';
 import { machineBlock, summaryTable, targetsTable } from './report.js';
 import { type RunRecord, ms } from './report-format.js';
@@ -43,6 +52,7 @@ function parseCli(): {
   gatewayNodeArgs: string[];
   nodePath: string | undefined;
   filter: string | undefined;
+  variant: Variant | undefined;
   command: string;
 } {
   const { values } = parseArgs({
@@ -56,6 +66,7 @@ function parseCli(): {
       'gateway-node-arg': { type: 'string', multiple: true },
       node: { type: 'string' },
       filter: { type: 'string' },
+      variant: { type: 'string' },
     },
   });
   const mode: BenchMode = values.ci ? 'ci' : values.profile ? 'profile' : 'full';
@@ -63,6 +74,9 @@ function parseCli(): {
   if (only !== undefined && only !== 'gateway' && only !== 'sdk')
     throw new Error('--only takes gateway or sdk');
   const targets: TargetKind[] = only === undefined ? ['gateway', 'sdk'] : [only];
+  const variant = values.variant;
+  if (variant !== undefined && !isVariant(variant))
+    throw new Error(`--variant takes one of ${Object.keys(VARIANT_LABELS).join(', ')}`);
   const args = process.argv
     .slice(2)
     .filter((arg) => arg !== '--ci')
@@ -79,6 +93,7 @@ function parseCli(): {
     gatewayNodeArgs: values['gateway-node-arg'] ?? [],
     nodePath: values.node === undefined ? undefined : resolve(values.node),
     filter: values.filter,
+    variant,
     command,
   };
 }
@@ -143,7 +158,11 @@ async function main(): Promise<number> {
     gatewayMain: cli.gatewayMain,
     gatewayNodeArgs: cli.gatewayNodeArgs,
     nodePath: cli.nodePath,
-  }).filter((plan) => cli.filter === undefined || plan.name.includes(cli.filter));
+  }).filter(
+    (plan) =>
+      (cli.filter === undefined || plan.name.includes(cli.filter)) &&
+      (cli.variant === undefined || plan.variant === cli.variant),
+  );
   const facts = machineFacts();
   process.stderr.write(
     `${plans.length} runs; load average ${facts.loadAverage1m ?? '?'} on ${facts.nproc} CPUs\n`,

@@ -9,7 +9,7 @@
  * Left outside the bundle, loaded from node_modules at run time: better-sqlite3 (a native addon),
  * and ioredis and pino-pretty, which are loaded only when used (a Redis store, a terminal).
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,5 +47,23 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
+assertAscii(join(outDir, 'main.js'));
 const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
 console.log(`built dist/main.js (${(bytes / 1024 / 1024).toFixed(1)} MiB with its source map)`);
+
+/**
+ * V8 keeps the bundle's source text for as long as the process runs. One character outside ASCII
+ * (esbuild escapes them in strings, not in regular expression literals) makes all of it a two-byte
+ * string: about 3 MiB more memory. Such a character must be written as a `\u` escape in `src/`.
+ */
+function assertAscii(path) {
+  const text = readFileSync(path, 'utf8');
+  const at = text.search(/[\u0080-\u{10ffff}]/u);
+  if (at === -1) return;
+  const line = text.slice(0, at).split('\n').length;
+  const context = text.slice(Math.max(0, at - 60), at + 20);
+  throw new Error(
+    `${path}: a non-ASCII character at line ${line} (${JSON.stringify(context)}); ` +
+      'write it as a \\u escape in the source: a non-ASCII bundle takes twice the memory',
+  );
+}

@@ -180,7 +180,8 @@ const QPS_LIMIT = /qpslimit/i;
 // Missing card scopes (§7.1) are named in the code or message of the refusal.
 const CARD_SCOPES = /card\.(instance|streaming)\.write/i;
 const TEMPLATE_CODE = /^param\.cardTemplateId/i;
-const TEMPLATE_MISSING = /template.*(not.?(found|exist)|invalid)|模板不存在/i;
+// "模板不存在" (template does not exist), escaped: the bundle must stay ASCII (scripts/build.mjs).
+const TEMPLATE_MISSING = /template.*(not.?(found|exist)|invalid)|\u6a21\u677f\u4e0d\u5b58\u5728/i;
 
 /**
  * What a card call's failure means, so the caller can fall back to plain messages:

@@ -18,6 +18,9 @@ export interface DispatcherOptions {
   readonly maxConcurrentTurns: number;
 }
 
+/** What a worker's turn slot returns when its queue key has no entry left (or work stops). */
+const DRAINED = Symbol('drained');
+
 interface Worker {
   /** Set when new work arrived for the key while the worker was busy. */
   hasMore: boolean;
@@ -169,13 +172,17 @@ export class Dispatcher {
     try {
       for (;;) {
         state.hasMore = false;
-        const record =
-          this.#isStopping || shutdown.signal.aborted ? undefined : await store.nextEntry(queueKey);
-        if (record === undefined) {
+        // The entry is read once a turn slot is free, not before: thousands of conversations can
+        // wait for a slot, and each would otherwise hold its message in memory meanwhile.
+        const outcome = await this.#turnSlots.run(async () => {
+          const isStopped = this.#isStopping || shutdown.signal.aborted;
+          const record = isStopped ? undefined : await store.nextEntry(queueKey);
+          return record === undefined ? DRAINED : this.#run(record, shutdown.signal);
+        });
+        if (outcome === DRAINED) {
           isDrained = !this.#isStopping && !shutdown.signal.aborted;
           break;
         }
-        const outcome = await this.#turnSlots.run(() => this.#run(record, shutdown.signal));
         // An entry that failed unexpectedly or was aborted stays first in line: leave it to a later sweep.
         if (outcome === undefined || outcome === 'aborted') return;
       }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { useGatewayHarness } from '../helpers/gateway-harness.js';
+import { connectInspector, inspectorUrlIn, liveHeapBytes } from '../helpers/inspector-client.js';
 
 const harness = useGatewayHarness();
 
@@ -157,4 +158,54 @@ describe('ordering', () => {
     const secondAsked = openclaw.requests.find((request) => request.lastUserText === 'fast 2')!;
     expect(secondAsked.receivedAtMs).toBeGreaterThanOrEqual(posts[1]!.atMs);
   });
+});
+
+describe('a backlog', () => {
+  it('waits for turn slots on disk, not in memory, and then answers every message', async () => {
+    const { dingtalk, openclaw } = harness;
+    const conversations = 150;
+    // Each message about 19,000 CJK characters: held in memory while waiting for a slot, the
+    // backlog would add at least 148 × 38 KB (one UTF-16 copy of each text) to the live heap
+    // (about 18 MB measured when the entries were read before the slot).
+    const longText = '长'.repeat(19_000);
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    openclaw.setHandler(async (request) => {
+      if (request.lastUserText !== 'warm-up') await gate;
+      return { kind: 'stream', chunks: [`re: ${request.lastUserText.slice(0, 4)}`] };
+    });
+    const gateway = await harness.start(
+      { openclaw: { maxConcurrentTurns: 2, timeoutMs: 60_000 }, log: { level: 'info' } },
+      { env: { NODE_OPTIONS: '--inspect=127.0.0.1:0' } },
+    );
+    const inspector = await connectInspector(inspectorUrlIn(gateway.stderr));
+    try {
+      // One message answered first, so that the code of the whole path is compiled before the baseline.
+      dingtalk.pushBotMessage(dingtalk.dmText('warm-up', { senderStaffId: 'warm' }));
+      await dingtalk.waitForWebhookPosts(1);
+      const liveBefore = await liveHeapBytes(inspector);
+      const pushed = Array.from({ length: conversations }, (_, index) =>
+        dingtalk.pushBotMessage(
+          dingtalk.dmText(`m${String(index).padStart(3, '0')} ${longText}`, {
+            senderStaffId: `user${index}`,
+          }),
+        ),
+      );
+      await Promise.all(pushed.map((push) => dingtalk.waitForAck(push.messageId, 15_000)));
+      await openclaw.waitForRequests(1 + 2); // the warm-up, then a turn in each slot
+      const liveGrowthBytes = (await liveHeapBytes(inspector)) - liveBefore;
+      expect(liveGrowthBytes).toBeLessThan(6 * 1024 * 1024);
+    } finally {
+      inspector.close();
+      openGate();
+    }
+    const posts = await dingtalk.waitForWebhookPosts(1 + conversations, 30_000);
+    const answered = posts
+      .slice(1)
+      .map((post) => markdownOf(post.body).text)
+      .sort();
+    expect(answered).toEqual(
+      Array.from({ length: conversations }, (_, index) => `re: m${String(index).padStart(3, '0')}`),
+    );
+  }, 60_000);
 });

@@ -18,8 +18,10 @@ export interface DispatcherOptions {
   readonly maxConcurrentTurns: number;
 }
 
-/** What a worker's turn slot returns when its queue key has no entry left (or work stops). */
+/** A worker's turn found no entry left for its queue key. */
 const DRAINED = Symbol('drained');
+/** A worker's turn did not start: another replica holds the queue key's lease, or work stops. */
+const NOT_TAKEN = Symbol('not taken');
 
 interface Worker {
   /** Set when new work arrived for the key while the worker was busy. */
@@ -41,11 +43,11 @@ export class Dispatcher {
   readonly #owner = randomUUID();
   readonly #workers = new Map<string, Worker>();
   /**
-   * One per conversation being worked on: aborted on shutdown (after the grace) and when the
-   * conversation's lease is lost. A set, not listeners on one shared signal: an EventTarget checks
-   * every listener it holds when another is added, and thousands of conversations can be waiting.
+   * One per turn holding its conversation's lease: aborted on shutdown (after the grace) and when
+   * that lease is lost. A set, not listeners on one shared signal: an EventTarget checks every
+   * listener it holds when another is added.
    */
-  readonly #workerAborts = new Set<AbortController>();
+  readonly #leaseAborts = new Set<AbortController>();
   #shutdownReason: Error | undefined;
   /** The signal of the turn running per queue key, for `/stop`. */
   readonly #running = new Map<string, LinkedSignal>();
@@ -133,7 +135,7 @@ export class Dispatcher {
     if ((await settlesWithin(idle, graceMs)).isDone) return 0;
     const left = this.#running.size;
     this.#shutdownReason = new Error('gateway shutting down');
-    for (const abort of this.#workerAborts) abort.abort(this.#shutdownReason);
+    for (const abort of this.#leaseAborts) abort.abort(this.#shutdownReason);
     await Promise.all([...this.#workers.values()].map((worker) => worker.done));
     return left;
   }
@@ -146,16 +148,36 @@ export class Dispatcher {
     }
   }
 
-  /** Holds the lease on `queueKey` and answers its entries one by one until none is left. */
+  /**
+   * Answers the entries of `queueKey` one by one until none is left. Each takes a turn slot and,
+   * inside it, the conversation's lease: a conversation waiting for a slot holds nothing but its
+   * place in line (no message in memory, no lease that would keep another replica with a free slot
+   * from answering it, no renewal timer).
+   */
   async #work(queueKey: string, state: { hasMore: boolean }): Promise<void> {
+    for (;;) {
+      state.hasMore = false;
+      const outcome = await this.#turnSlots.run(() => this.#leasedTurn(queueKey));
+      if (outcome === DRAINED) break;
+      // Not ours now, stopping, or an entry that failed unexpectedly or was aborted (it stays first
+      // in line): leave the key to a later wake-up or sweep.
+      if (outcome === NOT_TAKEN || outcome === undefined || outcome === 'aborted') return;
+    }
+    // Another replica may have accepted a message after our last look, while we held the lease.
+    const { store } = this.#options.deps;
+    if ((await store.queueLength(queueKey).catch(() => 0)) > 0) state.hasMore = true;
+  }
+
+  /** With a turn slot: takes the lease on `queueKey`, answers its next entry, gives the lease back. */
+  async #leasedTurn(queueKey: string): Promise<TurnOutcome | typeof DRAINED | typeof NOT_TAKEN | undefined> {
+    if (this.#isStopping || !(await this.#tryLease(queueKey))) return NOT_TAKEN;
     const { store } = this.#options.deps;
     const { leaseTtlMs } = this.#options;
-    if (!(await this.#tryLease(queueKey))) return;
     // Losing the lease (a stall longer than the TTL, a Redis failover) means another replica may
     // take the conversation over: stop at once, as on shutdown, and leave the entry unfinished.
-    // One signal per worker covers both.
+    // One signal covers both.
     const shutdown = new AbortController();
-    if (this.#shutdownReason === undefined) this.#workerAborts.add(shutdown);
+    if (this.#shutdownReason === undefined) this.#leaseAborts.add(shutdown);
     else shutdown.abort(this.#shutdownReason);
     const renewal = setInterval(() => {
       void store
@@ -168,34 +190,21 @@ export class Dispatcher {
         })
         .catch((error: unknown) => this.#log.warn({ err: error, queueKey }, 'lease renewal failed'));
     }, leaseTtlMs / 3);
-    let isDrained: boolean;
     try {
-      for (;;) {
-        state.hasMore = false;
-        // The entry is read once a turn slot is free, not before: thousands of conversations can
-        // wait for a slot, and each would otherwise hold its message in memory meanwhile.
-        const outcome = await this.#turnSlots.run(async () => {
-          const isStopped = this.#isStopping || shutdown.signal.aborted;
-          const record = isStopped ? undefined : await store.nextEntry(queueKey);
-          return record === undefined ? DRAINED : this.#run(record, shutdown.signal);
-        });
-        if (outcome === DRAINED) {
-          isDrained = !this.#isStopping && !shutdown.signal.aborted;
-          break;
-        }
-        // An entry that failed unexpectedly or was aborted stays first in line: leave it to a later sweep.
-        if (outcome === undefined || outcome === 'aborted') return;
+      if (shutdown.signal.aborted) return NOT_TAKEN;
+      let record: InboxRecord | undefined;
+      try {
+        record = await store.nextEntry(queueKey);
+      } catch (error) {
+        this.#log.error({ err: error, queueKey }, 'reading the inbox failed');
+        return undefined;
       }
-    } catch (error) {
-      this.#log.error({ err: error, queueKey }, 'reading the inbox failed');
-      return;
+      return record === undefined ? DRAINED : await this.#run(record, shutdown.signal);
     } finally {
       clearInterval(renewal);
-      this.#workerAborts.delete(shutdown);
+      this.#leaseAborts.delete(shutdown);
       await store.releaseLease(queueKey, this.#owner).catch(() => undefined);
     }
-    // Another replica may have accepted a message after our last look, while we held the lease.
-    if (isDrained && (await store.queueLength(queueKey).catch(() => 0)) > 0) state.hasMore = true;
   }
 
   async #tryLease(queueKey: string): Promise<boolean> {

@@ -56,9 +56,9 @@ function describeReplicas(url: string): void {
   });
 
   /** Starts one more gateway process and returns it with the Stream connection it opened. */
-  async function startReplica(): Promise<Replica> {
+  async function startReplica(override?: Record<string, unknown>): Promise<Replica> {
     const before = harness.dingtalk.connections.length;
-    const gateway = await harness.start();
+    const gateway = await harness.start(override);
     const connections = await harness.dingtalk.waitForConnections(before + 1);
     return { gateway, connection: connections[before]! };
   }
@@ -161,6 +161,43 @@ function describeReplicas(url: string): void {
       expect(openclaw.requests).toHaveLength(1);
       expect(acceptedBy(a)).toBe(1);
       expect(acceptedBy(b)).toBe(0);
+    });
+
+    it('lets the other replica answer a conversation that waits here for a turn slot', async () => {
+      const { dingtalk, openclaw } = harness;
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      openclaw.setHandler(async (request) => {
+        if (request.lastUserText === 'slow-1') await gate;
+        return { kind: 'stream', chunks: ['echo: ', request.lastUserText] };
+      });
+      const a = await startReplica({ openclaw: { maxConcurrentTurns: 1 } });
+      const b = await startReplica();
+      const slow = dingtalk.pushBotMessage(dm('slow', 1), { connection: a.connection });
+      await dingtalk.waitForAck(slow.messageId);
+      await openclaw.waitForRequests(1);
+      // Accepted by A, whose only slot is taken: B's sweep finds it waiting and answers it.
+      const quick = dingtalk.pushBotMessage(dm('quick', 1), { connection: a.connection });
+      await dingtalk.waitForAck(quick.messageId);
+
+      try {
+        await expect.poll(deliveredCount, { timeout: 5_000, interval: 50 }).toBe(1);
+        expect(answersPerUser(['quick']).get('quick')).toEqual(['echo: quick-1']);
+        expect(b.gateway.logs.filter((line) => line.msg === 'reply delivered')).toHaveLength(1);
+      } finally {
+        openGate();
+      }
+      await expect.poll(deliveredCount, { timeout: 5_000 }).toBe(2);
+      await waitUntilIdle(a);
+      expect(answersPerUser(['slow', 'quick'])).toEqual(
+        new Map([
+          ['slow', ['echo: slow-1']],
+          ['quick', ['echo: quick-1']],
+        ]),
+      );
+      expect(openclaw.requests).toHaveLength(2);
+      expect(acceptedBy(a)).toBe(2);
+      expect(deliveredCount()).toBe(2);
     });
 
     it('stops a turn running on one replica when /stop reaches the other', async () => {

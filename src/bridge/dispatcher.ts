@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { InboxRecord } from '../state/store.js';
 import { type LinkedSignal, linkedSignal } from '../util/linked-signal.js';
-import { Semaphore } from '../util/semaphore.js';
 import { settlesWithin } from '../util/settles-within.js';
 import { type TurnDependencies, type TurnOutcome, UserStopRequest, runTurn } from './turn.js';
 
@@ -23,10 +22,16 @@ const DRAINED = Symbol('drained');
 /** A worker's turn did not start: another replica holds the queue key's lease, or work stops. */
 const NOT_TAKEN = Symbol('not taken');
 
+/** What a turn slot came back with. */
+type TurnResult = TurnOutcome | typeof DRAINED | typeof NOT_TAKEN | undefined;
+
+/** The work on one queue key: waiting in line for a turn slot, or running its turn. */
 interface Worker {
-  /** Set when new work arrived for the key while the worker was busy. */
+  /** Set when new work arrived for the key since its current turn started. */
   hasMore: boolean;
+  /** Resolves when the key leaves this process's hands (drained, taken elsewhere, stopped). */
   readonly done: Promise<void>;
+  readonly finish: () => void;
 }
 
 /**
@@ -43,6 +48,13 @@ export class Dispatcher {
   readonly #owner = randomUUID();
   readonly #workers = new Map<string, Worker>();
   /**
+   * Keys waiting for a turn slot, first in line first; each also has its worker. A waiting
+   * conversation costs its key here and nothing else (no suspended function, no lease, no message).
+   */
+  readonly #waiting: string[] = [];
+  #turnsRunning = 0;
+  #isPumpScheduled = false;
+  /**
    * One per turn holding its conversation's lease: aborted on shutdown (after the grace) and when
    * that lease is lost. A set, not listeners on one shared signal: an EventTarget checks every
    * listener it holds when another is added.
@@ -51,14 +63,12 @@ export class Dispatcher {
   #shutdownReason: Error | undefined;
   /** The signal of the turn running per queue key, for `/stop`. */
   readonly #running = new Map<string, LinkedSignal>();
-  readonly #turnSlots: Semaphore;
   #sweepTimer: NodeJS.Timeout | undefined;
   #isStopping = false;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'dispatcher' });
-    this.#turnSlots = new Semaphore(options.maxConcurrentTurns);
   }
 
   /** Queue keys being worked on by this process. */
@@ -111,17 +121,18 @@ export class Dispatcher {
       worker.hasMore = true;
       return;
     }
-    const state: { hasMore: boolean; done: Promise<void> } = { hasMore: false, done: Promise.resolve() };
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.#workers.set(queueKey, { hasMore: false, done, finish });
+    this.#waiting.push(queueKey);
     // Work starts in a later turn of the event loop, after the code that woke it returned.
-    const started = new Promise<void>((resolve) => setImmediate(resolve));
-    state.done = started
-      .then(() => this.#work(queueKey, state))
-      .finally(() => {
-        this.#workers.delete(queueKey);
-        // Work that arrived after the worker's last look would otherwise wait for the sweep.
-        if (state.hasMore) this.wake(queueKey);
+    if (!this.#isPumpScheduled) {
+      this.#isPumpScheduled = true;
+      setImmediate(() => {
+        this.#isPumpScheduled = false;
+        this.#pump();
       });
-    this.#workers.set(queueKey, state);
+    }
   }
 
   /**
@@ -131,6 +142,8 @@ export class Dispatcher {
   async drain(graceMs: number): Promise<number> {
     this.#isStopping = true;
     clearInterval(this.#sweepTimer);
+    // Keys still in line are left for the next start (their entries stay in the inbox).
+    for (const queueKey of this.#waiting.splice(0)) this.#release(queueKey);
     const idle = Promise.all([...this.#workers.values()].map((worker) => worker.done));
     if ((await settlesWithin(idle, graceMs)).isDone) return 0;
     const left = this.#running.size;
@@ -148,28 +161,57 @@ export class Dispatcher {
     }
   }
 
+  /** Starts the turns of keys in line while turn slots are free. */
+  #pump(): void {
+    while (this.#turnsRunning < this.#options.maxConcurrentTurns) {
+      const queueKey = this.#waiting.shift();
+      if (queueKey === undefined) return;
+      const worker = this.#workers.get(queueKey);
+      if (worker === undefined) continue;
+      worker.hasMore = false;
+      this.#turnsRunning += 1;
+      void this.#leasedTurn(queueKey)
+        .catch((error: unknown): TurnResult => {
+          this.#log.error({ err: error, queueKey }, 'turn failed unexpectedly; it is retried later');
+          return undefined;
+        })
+        .then(async (result) => {
+          this.#turnsRunning -= 1;
+          this.#pump();
+          await this.#afterTurn(queueKey, worker, result);
+        })
+        .catch((error: unknown) => this.#log.error({ err: error, queueKey }, 'scheduling work failed'));
+    }
+  }
+
   /**
-   * Answers the entries of `queueKey` one by one until none is left. Each takes a turn slot and,
-   * inside it, the conversation's lease: a conversation waiting for a slot holds nothing but its
-   * place in line (no message in memory, no lease that would keep another replica with a free slot
-   * from answering it, no renewal timer).
+   * After a turn of `queueKey`: back in line behind the other keys when it answered an entry (more
+   * may follow), else out of this process's hands. An entry that failed unexpectedly or was aborted
+   * stays first in line in the inbox, for a later wake-up or sweep.
    */
-  async #work(queueKey: string, state: { hasMore: boolean }): Promise<void> {
-    for (;;) {
-      state.hasMore = false;
-      const outcome = await this.#turnSlots.run(() => this.#leasedTurn(queueKey));
-      if (outcome === DRAINED) break;
-      // Not ours now, stopping, or an entry that failed unexpectedly or was aborted (it stays first
-      // in line): leave the key to a later wake-up or sweep.
-      if (outcome === NOT_TAKEN || outcome === undefined || outcome === 'aborted') return;
+  async #afterTurn(queueKey: string, worker: Worker, result: TurnResult): Promise<void> {
+    const isOver = result === DRAINED || result === NOT_TAKEN || result === undefined || result === 'aborted';
+    if (!isOver && !this.#isStopping) {
+      this.#waiting.push(queueKey);
+      this.#pump();
+      return;
     }
     // Another replica may have accepted a message after our last look, while we held the lease.
-    const { store } = this.#options.deps;
-    if ((await store.queueLength(queueKey).catch(() => 0)) > 0) state.hasMore = true;
+    if (result === DRAINED && (await this.#options.deps.store.queueLength(queueKey).catch(() => 0)) > 0)
+      worker.hasMore = true;
+    this.#release(queueKey);
+    // Work that arrived after the last look would otherwise wait for the sweep.
+    if (worker.hasMore) this.wake(queueKey);
+  }
+
+  #release(queueKey: string): void {
+    const worker = this.#workers.get(queueKey);
+    this.#workers.delete(queueKey);
+    worker?.finish();
   }
 
   /** With a turn slot: takes the lease on `queueKey`, answers its next entry, gives the lease back. */
-  async #leasedTurn(queueKey: string): Promise<TurnOutcome | typeof DRAINED | typeof NOT_TAKEN | undefined> {
+  async #leasedTurn(queueKey: string): Promise<TurnResult> {
     if (this.#isStopping || !(await this.#tryLease(queueKey))) return NOT_TAKEN;
     const { store } = this.#options.deps;
     const { leaseTtlMs } = this.#options;

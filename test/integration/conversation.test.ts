@@ -161,7 +161,7 @@ describe('ordering', () => {
 });
 
 describe('a backlog', () => {
-  it('waits for turn slots on disk, not in memory, and then answers every message', async () => {
+  it('waits for turn slots on disk, not in memory, runs no more turns than slots, and answers every message', async () => {
     const { dingtalk, openclaw } = harness;
     const conversations = 150;
     // Each message about 19,000 CJK characters: held in memory while waiting for a slot, the
@@ -195,6 +195,8 @@ describe('a backlog', () => {
       await openclaw.waitForRequests(1 + 2); // the warm-up, then a turn in each slot
       const liveGrowthBytes = (await liveHeapBytes(inspector)) - liveBefore;
       expect(liveGrowthBytes).toBeLessThan(6 * 1024 * 1024);
+      // No more turns than slots: the other 148 conversations wait.
+      expect(openclaw.requests).toHaveLength(1 + 2);
     } finally {
       inspector.close();
       openGate();

@@ -52,9 +52,10 @@ const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum
 console.log(`built dist/main.js (${(bytes / 1024 / 1024).toFixed(1)} MiB with its source map)`);
 
 /**
- * V8 keeps the bundle's source text for as long as the process runs. One character outside ASCII
- * (esbuild escapes them in strings, not in regular expression literals) makes all of it a two-byte
- * string: about 3 MiB more memory. Such a character must be written as a `\u` escape in `src/`.
+ * V8 keeps the bundle's source text for as long as the process runs. One character beyond Latin-1
+ * (Chinese, say: esbuild escapes such characters in strings, not in regular expression literals)
+ * makes all of it a two-byte string: about 3 MiB more memory. The rule checked is the simple one,
+ * ASCII only; write any other character as a `\u` escape in `src/`.
  */
 function assertAscii(path) {
   const text = readFileSync(path, 'utf8');

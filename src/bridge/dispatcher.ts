@@ -55,11 +55,13 @@ export class Dispatcher {
   #turnsRunning = 0;
   #isPumpScheduled = false;
   /**
-   * One per turn holding its conversation's lease: aborted on shutdown (after the grace) and when
-   * that lease is lost. A set, not listeners on one shared signal: an EventTarget checks every
-   * listener it holds when another is added.
+   * The queue keys whose lease a turn here holds, each with the turn's abort: on shutdown (after the
+   * grace) and when that lease is lost. Renewed together by one timer every third of the TTL. Plain
+   * controllers, not listeners on one shared signal: an EventTarget checks every listener it holds
+   * when another is added.
    */
-  readonly #leaseAborts = new Set<AbortController>();
+  readonly #leases = new Map<string, AbortController>();
+  #renewalTimer: NodeJS.Timeout | undefined;
   #shutdownReason: Error | undefined;
   /** The signal of the turn running per queue key, for `/stop`. */
   readonly #running = new Map<string, LinkedSignal>();
@@ -107,6 +109,7 @@ export class Dispatcher {
           this.#log.info({ queueKey }, 'turn stopped at the request of another replica');
       })
       .catch((error: unknown) => this.#log.warn({ err: error }, 'receiving /stop requests failed'));
+    this.#renewalTimer = setInterval(() => this.#renewLeases(), this.#options.leaseTtlMs / 3);
     const keys = await this.#options.deps.store.pendingQueueKeys();
     if (keys.length > 0) this.#log.info({ conversations: keys.length }, 'resuming unfinished messages');
     for (const key of keys) this.wake(key);
@@ -145,11 +148,15 @@ export class Dispatcher {
     // Keys still in line are left for the next start (their entries stay in the inbox).
     for (const queueKey of this.#waiting.splice(0)) this.#release(queueKey);
     const idle = Promise.all([...this.#workers.values()].map((worker) => worker.done));
-    if ((await settlesWithin(idle, graceMs)).isDone) return 0;
+    if ((await settlesWithin(idle, graceMs)).isDone) {
+      clearInterval(this.#renewalTimer);
+      return 0;
+    }
     const left = this.#running.size;
     this.#shutdownReason = new Error('gateway shutting down');
-    for (const abort of this.#leaseAborts) abort.abort(this.#shutdownReason);
+    for (const lease of this.#leases.values()) lease.abort(this.#shutdownReason);
     await Promise.all([...this.#workers.values()].map((worker) => worker.done));
+    clearInterval(this.#renewalTimer);
     return left;
   }
 
@@ -214,24 +221,12 @@ export class Dispatcher {
   async #leasedTurn(queueKey: string): Promise<TurnResult> {
     if (this.#isStopping || !(await this.#tryLease(queueKey))) return NOT_TAKEN;
     const { store } = this.#options.deps;
-    const { leaseTtlMs } = this.#options;
     // Losing the lease (a stall longer than the TTL, a Redis failover) means another replica may
     // take the conversation over: stop at once, as on shutdown, and leave the entry unfinished.
     // One signal covers both.
     const shutdown = new AbortController();
-    if (this.#shutdownReason === undefined) this.#leaseAborts.add(shutdown);
+    if (this.#shutdownReason === undefined) this.#leases.set(queueKey, shutdown);
     else shutdown.abort(this.#shutdownReason);
-    const renewal = setInterval(() => {
-      void store
-        .acquireLease(queueKey, this.#owner, leaseTtlMs)
-        .then((isHeld) => {
-          if (!isHeld && !shutdown.signal.aborted) {
-            this.#log.warn({ queueKey }, 'conversation lease lost; stopping work on it');
-            shutdown.abort(new Error('lease lost'));
-          }
-        })
-        .catch((error: unknown) => this.#log.warn({ err: error, queueKey }, 'lease renewal failed'));
-    }, leaseTtlMs / 3);
     try {
       if (shutdown.signal.aborted) return NOT_TAKEN;
       let record: InboxRecord | undefined;
@@ -243,9 +238,24 @@ export class Dispatcher {
       }
       return record === undefined ? DRAINED : await this.#run(record, shutdown.signal);
     } finally {
-      clearInterval(renewal);
-      this.#leaseAborts.delete(shutdown);
+      this.#leases.delete(queueKey);
       await store.releaseLease(queueKey, this.#owner).catch(() => undefined);
+    }
+  }
+
+  /** Extends every lease held here; a turn whose lease went to someone else is stopped. */
+  #renewLeases(): void {
+    const { store } = this.#options.deps;
+    for (const [queueKey, lease] of this.#leases) {
+      store
+        .acquireLease(queueKey, this.#owner, this.#options.leaseTtlMs)
+        .then((isHeld) => {
+          if (!isHeld && !lease.signal.aborted) {
+            this.#log.warn({ queueKey }, 'conversation lease lost; stopping work on it');
+            lease.abort(new Error('lease lost'));
+          }
+        })
+        .catch((error: unknown) => this.#log.warn({ err: error, queueKey }, 'lease renewal failed'));
     }
   }
 

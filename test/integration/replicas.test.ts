@@ -163,6 +163,29 @@ function describeReplicas(url: string): void {
       expect(acceptedBy(b)).toBe(0);
     });
 
+    it('keeps a turn longer than the lease TTL to its replica by renewing the lease', async () => {
+      const { dingtalk, openclaw } = harness;
+      // Three chunks 700 ms apart: the turn outlives LEASE_TTL_MS about twice over.
+      openclaw.setHandler((request) => ({
+        kind: 'stream',
+        chunks: ['echo: ', request.lastUserText, '.'],
+        chunkDelayMs: 700,
+      }));
+      const a = await startReplica();
+      const b = await startReplica();
+      const long = dingtalk.pushBotMessage(dm('long', 1), { connection: a.connection });
+      await dingtalk.waitForAck(long.messageId);
+
+      await expect.poll(deliveredCount, { timeout: 10_000, interval: 100 }).toBe(1);
+      await waitUntilIdle(a);
+      expect(answersPerUser(['long']).get('long')).toEqual(['echo: long-1.']);
+      // B's sweep ran every SWEEP_INTERVAL_MS meanwhile and never took the conversation over.
+      expect(openclaw.requests).toHaveLength(1);
+      expect(openclaw.requests[0]!.aborted).toBe(false);
+      expect(a.gateway.logs.filter((line) => line.msg.startsWith('conversation lease lost'))).toEqual([]);
+      expect(b.gateway.logs.filter((line) => line.msg === 'reply delivered')).toEqual([]);
+    });
+
     it('lets the other replica answer a conversation that waits here for a turn slot', async () => {
       const { dingtalk, openclaw } = harness;
       let openGate!: () => void;

@@ -52,6 +52,10 @@ const ANSWERED_SESSIONS_CACHED = 10_000;
  */
 const WAL_CHECKPOINT_PAGES = 10_000;
 
+/** In the route upsert: the stored session webhook outlives the new one (or there is no new one). */
+const KEEPS_OLD_WEBHOOK = `routes.webhook_url IS NOT NULL AND (excluded.webhook_url IS NULL
+  OR COALESCE(routes.webhook_expires_at_ms, 0) > COALESCE(excluded.webhook_expires_at_ms, 0))`;
+
 /**
  * The embedded {@link StateStore}: one SQLite file in WAL mode, so an acknowledged message survives
  * a crash of the process or the machine. Writes are group-committed (`sqlite-group-commit.ts`):
@@ -101,8 +105,12 @@ export class SqliteStateStore implements StateStore {
   #prepare() {
     const db = this.#db;
     return {
-      dedupeGet: db.prepare<[string], { expires_at_ms: number | null }>(
-        'SELECT expires_at_ms FROM dedupe WHERE key = ?',
+      // Claims a key unless a claim on it still holds (no expiry, or not yet expired): one statement
+      // instead of a read and a write; no row changed means the key was already claimed.
+      dedupeClaimFree: db.prepare<[string, number | null, number]>(
+        `INSERT INTO dedupe (key, expires_at_ms) VALUES (?, ?) ON CONFLICT(key) DO UPDATE
+         SET expires_at_ms = excluded.expires_at_ms
+         WHERE dedupe.expires_at_ms IS NOT NULL AND dedupe.expires_at_ms <= ?`,
       ),
       dedupeClaim: db.prepare<[string, number | null]>(
         'INSERT INTO dedupe (key, expires_at_ms) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires_at_ms = excluded.expires_at_ms',
@@ -127,16 +135,17 @@ export class SqliteStateStore implements StateStore {
         'DELETE FROM inbox WHERE id = ? RETURNING dedupe_key',
       ),
       chunksAll: db.prepare<[], ChunkRow>('SELECT * FROM reply_chunks ORDER BY inbox_id, idx'),
-      chunksNextIndex: db.prepare<[number], { next: number }>(
-        'SELECT COALESCE(MAX(idx) + 1, 0) AS next FROM reply_chunks WHERE inbox_id = ?',
-      ),
-      chunkInsert: db.prepare<[number, number, string]>(
-        'INSERT INTO reply_chunks (inbox_id, idx, message_json) VALUES (?, ?, ?)',
+      // Appends after the entry's last chunk (index 0 for its first).
+      chunkAppend: db.prepare<[number, string, number]>(
+        `INSERT INTO reply_chunks (inbox_id, idx, message_json)
+         SELECT ?, COALESCE(MAX(idx) + 1, 0), ? FROM reply_chunks WHERE inbox_id = ?`,
       ),
       chunkSent: db.prepare<[number, number, number]>(
         'UPDATE reply_chunks SET sent_at_ms = ? WHERE inbox_id = ? AND idx = ?',
       ),
       routeGet: db.prepare<[string], RouteRow>('SELECT * FROM routes WHERE conversation_key = ?'),
+      // Keeps whichever session webhook lives longer: an old message accepted late must not replace
+      // a fresher one (and a route without a webhook keeps the one known). Ids not given are kept.
       routePut: db.prepare<
         [string, string, string, string | null, number | null, string | null, string | null]
       >(
@@ -144,8 +153,11 @@ export class SqliteStateStore implements StateStore {
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(conversation_key) DO UPDATE SET
            account_id = excluded.account_id, chat_type = excluded.chat_type,
-           webhook_url = excluded.webhook_url, webhook_expires_at_ms = excluded.webhook_expires_at_ms,
-           staff_id = excluded.staff_id, open_conversation_id = excluded.open_conversation_id`,
+           webhook_url = CASE WHEN ${KEEPS_OLD_WEBHOOK} THEN routes.webhook_url ELSE excluded.webhook_url END,
+           webhook_expires_at_ms = CASE WHEN ${KEEPS_OLD_WEBHOOK}
+             THEN routes.webhook_expires_at_ms ELSE excluded.webhook_expires_at_ms END,
+           staff_id = COALESCE(excluded.staff_id, routes.staff_id),
+           open_conversation_id = COALESCE(excluded.open_conversation_id, routes.open_conversation_id)`,
       ),
       answeredGet: db.prepare<[string], { n: number }>(
         'SELECT 1 AS n FROM answered_sessions WHERE session_key = ?',
@@ -170,9 +182,8 @@ export class SqliteStateStore implements StateStore {
     const { onCommitted } = options;
     return this.#groupCommit.run<AcceptResult>(
       () => {
-        if (this.#isClaimed(entry.dedupeKey, entry.acceptedAtMs)) return { status: 'duplicate' };
         const s = this.#statements;
-        s.dedupeClaim.run(entry.dedupeKey, null);
+        if (!this.#claim(entry.dedupeKey, null, entry.acceptedAtMs)) return { status: 'duplicate' };
         const { lastInsertRowid } = s.inboxInsert.run(
           entry.dedupeKey,
           entry.accountId,
@@ -193,9 +204,7 @@ export class SqliteStateStore implements StateStore {
 
   remember(dedupeKey: string, nowMs: number): Promise<'remembered' | 'duplicate'> {
     return this.#groupCommit.run(() => {
-      if (this.#isClaimed(dedupeKey, nowMs)) return 'duplicate';
-      this.#statements.dedupeClaim.run(dedupeKey, nowMs + this.#dedupeTtlMs);
-      return 'remembered';
+      return this.#claim(dedupeKey, nowMs + this.#dedupeTtlMs, nowMs) ? 'remembered' : 'duplicate';
     });
   }
 
@@ -276,8 +285,7 @@ export class SqliteStateStore implements StateStore {
   planReply(id: number, messages: readonly OutgoingMessage[], isComplete: boolean): Promise<void> {
     return this.#groupCommit.run(() => {
       const s = this.#statements;
-      let index = s.chunksNextIndex.get(id)?.next ?? 0;
-      for (const message of messages) s.chunkInsert.run(id, index++, JSON.stringify(message));
+      for (const message of messages) s.chunkAppend.run(id, JSON.stringify(message), id);
       if (isComplete) s.inboxComplete.run(id);
     });
   }
@@ -356,26 +364,20 @@ export class SqliteStateStore implements StateStore {
     this.#db.close();
   }
 
-  #isClaimed(key: string, nowMs: number): boolean {
-    const existing = this.#statements.dedupeGet.get(key);
-    return existing !== undefined && (existing.expires_at_ms === null || existing.expires_at_ms > nowMs);
+  /** Claims `key` until `expiresAtMs` (`null`: until finished); false when a claim on it still holds at `nowMs`. */
+  #claim(key: string, expiresAtMs: number | null, nowMs: number): boolean {
+    return this.#statements.dedupeClaimFree.run(key, expiresAtMs, nowMs).changes === 1;
   }
 
   #putRoute(route: ReplyRoute): void {
-    const existing = this.#statements.routeGet.get(route.conversationKey);
-    // Keep whichever session webhook lives longer: an old message accepted late must not replace a fresher one.
-    const keepOldWebhook =
-      existing?.webhook_url != null &&
-      (route.webhookUrl === undefined ||
-        (existing.webhook_expires_at_ms ?? 0) > (route.webhookExpiresAtMs ?? 0));
     this.#statements.routePut.run(
       route.conversationKey,
       route.accountId,
       route.chatType,
-      keepOldWebhook ? existing.webhook_url : (route.webhookUrl ?? null),
-      keepOldWebhook ? existing.webhook_expires_at_ms : (route.webhookExpiresAtMs ?? null),
-      route.staffId ?? existing?.staff_id ?? null,
-      route.openConversationId ?? existing?.open_conversation_id ?? null,
+      route.webhookUrl ?? null,
+      route.webhookExpiresAtMs ?? null,
+      route.staffId ?? null,
+      route.openConversationId ?? null,
     );
   }
 }

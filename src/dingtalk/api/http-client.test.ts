@@ -203,6 +203,14 @@ describe('DingTalkHttp over loopback', () => {
     server = createServer((req, res) => {
       const count = (requestsPerSocket.get(req.socket) ?? 0) + 1;
       requestsPerSocket.set(req.socket, count);
+      if (req.url === '/silent') return; // never answers
+      if (req.url === '/cut') {
+        // Answers, then loses the connection halfway through the body.
+        res.writeHead(200, { 'content-length': '100' }).write('{"errcode":');
+        setTimeout(() => req.socket.destroy(), 10);
+        seen.push({ method: req.method, url: req.url, headers: req.headers, body: '' });
+        return;
+      }
       if (req.url === '/closes-idle' && count > 1) {
         // As a server whose keep-alive timeout fires just as the next request arrives: no answer.
         droppedRequests += 1;
@@ -323,6 +331,31 @@ describe('DingTalkHttp over loopback', () => {
       endpoint: 'card/instances',
     });
     expect(calls).toEqual(['card/instances 403']);
+  });
+
+  it('fails as a transport failure at the deadline, or when the caller aborts', async () => {
+    const timedOut = await http
+      .postJson(`${baseUrl}/silent`, {}, { endpoint: 'slow', timeoutMs: 50 })
+      .catch((error: unknown) => error);
+    expect(timedOut).toBeInstanceOf(DingTalkTransportError);
+    expect((timedOut as Error).cause).toMatchObject({ name: 'TimeoutError' });
+
+    const reason = new Error('turn stopped');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(reason), 20);
+    const aborted = await http
+      .postJson(`${baseUrl}/silent`, {}, { endpoint: 'slow', signal: controller.signal })
+      .catch((error: unknown) => error);
+    expect((aborted as Error).cause).toBe(reason);
+    expect(calls).toEqual(['slow transport', 'slow transport']);
+  });
+
+  it('does not send again a request whose answer broke off: it had reached the server', async () => {
+    const error = await http.postJson(`${baseUrl}/cut`, {}, { endpoint: 'cut' }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DingTalkTransportError);
+    expect(seen.filter((request) => request.url === '/cut')).toHaveLength(1);
+    expect(calls).toEqual(['cut transport']);
   });
 
   it('maps an unreachable host to DingTalkTransportError and reports it as transport', async () => {

@@ -1,8 +1,7 @@
 import { Agent } from 'undici';
 
 import { DingTalkApiError, DingTalkTransportError } from '../../errors.js';
-import { withDeadline } from '../../util/deadline-signal.js';
-import { readBodyCapped } from '../../util/http-body.js';
+import { type CollectedAnswer, exchange } from '../../util/http-exchange.js';
 import { isStaleConnection } from '../../util/stale-connection.js';
 
 /** Options of the one undici agent used for every DingTalk HTTP call. */
@@ -79,13 +78,9 @@ export class DingTalkHttp {
     body: unknown,
     options: PostJsonOptions,
   ): Promise<unknown> {
-    const { status, text } = await withDeadline(
-      options.timeoutMs ?? this.#options.requestTimeoutMs,
-      options.signal,
-      (signal) => this.#sendRetryingStale(method, url, body, options, signal),
-    );
-    this.#options.onCall?.(options.endpoint, String(status));
-    return interpretAnswer(options.endpoint, status, text);
+    const { statusCode, bytes } = await this.#sendRetryingStale(method, url, body, options);
+    this.#options.onCall?.(options.endpoint, String(statusCode));
+    return interpretAnswer(options.endpoint, statusCode, bytes.toString('utf8'));
   }
 
   /** {@link #send}, once more at once when a pooled connection turned out stale; transport failures typed. */
@@ -94,16 +89,17 @@ export class DingTalkHttp {
     url: string | URL,
     body: unknown,
     options: PostJsonOptions,
-    signal: AbortSignal,
-  ): Promise<{ status: number; text: string }> {
+  ): Promise<CollectedAnswer> {
+    // One deadline for both tries.
+    const deadlineAtMs = Date.now() + (options.timeoutMs ?? this.#options.requestTimeoutMs);
     try {
-      return await this.#send(method, url, body, options.headers, signal);
+      return await this.#send(method, url, body, options, deadlineAtMs);
     } catch (error) {
-      if (!isStaleConnection(error) || signal.aborted) throw this.#transportFailure(options.endpoint, error);
+      if (!isStaleConnection(error)) throw this.#transportFailure(options.endpoint, error);
     }
     // A pooled connection the server had just closed: nothing reached it, so once more at once.
     try {
-      return await this.#send(method, url, body, options.headers, signal);
+      return await this.#send(method, url, body, options, deadlineAtMs);
     } catch (retryError) {
       throw this.#transportFailure(options.endpoint, retryError);
     }
@@ -114,37 +110,35 @@ export class DingTalkHttp {
     return new DingTalkTransportError(endpoint, error);
   }
 
-  async #send(
+  #send(
     method: JsonMethod,
     url: string | URL,
     body: unknown,
-    headers: Readonly<Record<string, string>> | undefined,
-    signal: AbortSignal,
-  ): Promise<{ status: number; text: string }> {
+    options: PostJsonOptions,
+    deadlineAtMs: number,
+  ): Promise<CollectedAnswer> {
     const hasBody = body !== undefined;
     // The agent is called with origin and path: a URL the caller already parsed is not parsed again.
     const target = typeof url === 'string' ? new URL(url) : url;
-    const response = await this.#agent.request({
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
-      method,
-      headers: {
-        ...(hasBody ? { 'content-type': 'application/json' } : {}),
-        accept: 'application/json',
-        ...headers,
+    return exchange(
+      this.#agent,
+      {
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers: {
+          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+          accept: 'application/json',
+          ...options.headers,
+        },
+        ...(hasBody ? { body: JSON.stringify(body) } : {}),
       },
-      ...(hasBody ? { body: JSON.stringify(body) } : {}),
-      signal,
-    });
-    try {
-      return {
-        status: response.statusCode,
-        text: (await readBodyCapped(response.body, MAX_RESPONSE_BYTES)).bytes.toString('utf8'),
-      };
-    } catch (error) {
-      // The answer had started: the request reached DingTalk, so it must not be sent again.
-      throw new Error('connection lost while reading the answer', { cause: error });
-    }
+      {
+        maxBytes: MAX_RESPONSE_BYTES,
+        timeoutMs: Math.max(0, deadlineAtMs - Date.now()),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      },
+    );
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * (shared/reference/openclaw-api.md §1.1, §1.8).
  */
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 
 import { bodySnippet, GatewayError } from '../errors.js';
 import {
@@ -19,6 +19,7 @@ import {
   type TurnFailureFacts,
 } from './chat-turn-errors.js';
 import { firstHeader } from '../util/http-body.js';
+import { StreamedExchange } from '../util/http-stream-exchange.js';
 import { encodeHeaderValue, readText, toHttpError } from './http-answer.js';
 import type { ChatMessage, ChatUsage } from './schema.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
@@ -43,6 +44,8 @@ const AFTER_DONE_GRACE_MS = 1_000;
 
 /** Abort reason of a turn's request once the turn is over (releases a connection left mid-body). */
 const TURN_OVER = new Error('turn over');
+/** Abort reason of a turn's request stopped early (deadline, caller, close); the turn's error says which. */
+const TURN_STOPPED = new Error('turn stopped');
 
 /** One agent turn. */
 export interface ChatTurnRequest {
@@ -157,13 +160,13 @@ export class OpenClawChatClient {
       finishReason: undefined,
       usage: undefined,
     };
-    // A private controller per turn: aborting it never touches the caller's signal or other turns.
-    const controller = new AbortController();
+    // The turn's own request: stopping it never touches the caller's signal or other turns.
+    let request: StreamedExchange | undefined;
     const stop = (why: NonNullable<TurnState['stop']>, reason?: unknown): void => {
       if (state.stop !== undefined) return;
       state.stop = why;
       state.stopReason = reason;
-      controller.abort();
+      request?.abort(TURN_STOPPED);
     };
     const onCallerAbort = (): void => {
       stop('caller', turn.signal?.reason);
@@ -179,7 +182,9 @@ export class OpenClawChatClient {
     const startedAtMs = Date.now();
     this.#logger?.debug({ agentId: turn.agentId, sessionKey: turn.sessionKey }, 'openclaw turn started');
     try {
-      const summary = yield* this.#run(turn, controller.signal, state);
+      request = this.#send(turn);
+      if (state.stop !== undefined) request.abort(TURN_STOPPED);
+      const summary = yield* this.#read(request, state);
       this.#logger?.debug(
         {
           durationMs: Date.now() - startedAtMs,
@@ -198,9 +203,9 @@ export class OpenClawChatClient {
       turn.signal?.removeEventListener('abort', onCallerAbort);
       this.#activeTurns.delete(onClose);
       // Releases the connection when we returned at `[DONE]` before the body ended, and aborts the run
-      // when the consumer stopped iterating early. A no-op once undici finished the request; the
-      // shared reason spares a DOMException (and its stack trace) per turn.
-      if (!controller.signal.aborted) controller.abort(TURN_OVER);
+      // when the consumer stopped iterating early. A no-op once the request is over; the shared
+      // reason spares an error (and its stack trace) per turn.
+      request?.abort(TURN_OVER);
     }
   }
 
@@ -213,24 +218,23 @@ export class OpenClawChatClient {
     return this.#closed;
   }
 
-  async *#run(
-    turn: ChatTurnRequest,
-    signal: AbortSignal,
-    state: TurnState,
-  ): AsyncGenerator<string, ChatTurnSummary> {
-    const response = await this.#agent.request({
+  #send(turn: ChatTurnRequest): StreamedExchange {
+    return new StreamedExchange(this.#agent, {
       origin: this.#origin,
       path: this.#path,
       method: 'POST',
       headers: this.#headers(turn),
       body: JSON.stringify({ model: `openclaw/${turn.agentId}`, stream: true, messages: turn.messages }),
-      signal,
     });
+  }
+
+  async *#read(request: StreamedExchange, state: TurnState): AsyncGenerator<string, ChatTurnSummary> {
+    const head = await request.head;
     state.hasResponse = true;
-    if (response.statusCode < 200 || response.statusCode > 299) throw await toHttpError(response);
-    const contentType = firstHeader(response.headers['content-type']) ?? '';
-    if (/\bjson\b/i.test(contentType)) return yield* this.#readJsonAnswer(response.body, state);
-    return yield* this.#readStream(response.body, state);
+    if (head.statusCode < 200 || head.statusCode > 299) throw await toHttpError(head, request);
+    const contentType = firstHeader(head.headers['content-type']) ?? '';
+    if (/\bjson\b/i.test(contentType)) return yield* this.#readJsonAnswer(request, state);
+    return yield* this.#readStream(request, state);
   }
 
   #headers(turn: ChatTurnRequest): Record<string, string> {
@@ -245,10 +249,7 @@ export class OpenClawChatClient {
     return headers;
   }
 
-  async *#readStream(
-    body: Dispatcher.ResponseData['body'],
-    state: TurnState,
-  ): AsyncGenerator<string, ChatTurnSummary> {
+  async *#readStream(body: StreamedExchange, state: TurnState): AsyncGenerator<string, ChatTurnSummary> {
     const parser = new SseParser();
     // After `[DONE]` the body is read to its end (normally at once) rather than left: leaving a
     // response body early destroys it, which costs an AbortError with a stack trace per turn. A
@@ -256,7 +257,7 @@ export class OpenClawChatClient {
     let isDone = false;
     let graceTimer: NodeJS.Timeout | undefined;
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of body) {
         state.bodyBytes += chunk.length;
         if (isDone) continue;
         for (const event of parser.push(chunk)) {
@@ -302,10 +303,7 @@ export class OpenClawChatClient {
     return false;
   }
 
-  async *#readJsonAnswer(
-    body: Dispatcher.ResponseData['body'],
-    state: TurnState,
-  ): AsyncGenerator<string, ChatTurnSummary> {
+  async *#readJsonAnswer(body: StreamedExchange, state: TurnState): AsyncGenerator<string, ChatTurnSummary> {
     const raw = await readText(body, MAX_JSON_BODY_BYTES, state);
     if (raw === undefined) {
       throw new OpenClawTurnStreamError(`OpenClaw JSON answer exceeds ${MAX_JSON_BODY_BYTES} bytes`, {

@@ -2,10 +2,10 @@
  * HTTP-level helpers of the OpenClaw chat client: header encoding, bounded body reading, and turning a
  * non-2xx answer (JSON or not, with or without `Retry-After`) into an {@link OpenClawHttpError}.
  */
-import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
 
 import { OpenClawHttpError } from '../errors.js';
-import { firstHeader, readBodyCapped } from '../util/http-body.js';
+import { firstHeader, readBodyCapped, type ResponseBody } from '../util/http-body.js';
 import { OpenClawErrorBody } from './schema.js';
 
 /** Most of an error body read for the snippet; the rest is discarded. */
@@ -45,18 +45,21 @@ export function parseRetryAfterMs(value: string | undefined, nowMs: number): num
  * Never throws: a body that breaks off leaves the status alone.
  * @internal
  */
-export async function toHttpError(response: Dispatcher.ResponseData): Promise<OpenClawHttpError> {
+export async function toHttpError(
+  head: { readonly statusCode: number; readonly headers: IncomingHttpHeaders },
+  body: ResponseBody,
+): Promise<OpenClawHttpError> {
   let raw = '';
   try {
-    raw = (await readText(response.body, MAX_ERROR_BODY_BYTES)) ?? '';
+    raw = (await readText(body, MAX_ERROR_BODY_BYTES)) ?? '';
   } catch {
     // The status alone is still worth reporting when the body breaks off.
   }
   return new OpenClawHttpError({
-    status: response.statusCode,
+    status: head.statusCode,
     body: raw,
     apiMessage: apiMessageOf(parseJson(raw)),
-    retryAfterMs: parseRetryAfterMs(firstHeader(response.headers['retry-after']), Date.now()),
+    retryAfterMs: parseRetryAfterMs(firstHeader(head.headers['retry-after']), Date.now()),
   });
 }
 
@@ -79,7 +82,7 @@ export function apiMessageOf(json: unknown): string | undefined {
  * @internal
  */
 export async function readText(
-  body: Dispatcher.ResponseData['body'],
+  body: ResponseBody,
   maxBytes: number,
   progress?: { bodyBytes: number },
 ): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 /** A response body that can be dropped: undici's `BodyReadable` and any Node stream. */
-interface DestroyableBody {
+export interface DestroyableBody {
   on(event: 'error', listener: (error: unknown) => void): unknown;
   destroy(): unknown;
 }

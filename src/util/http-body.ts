@@ -1,7 +1,8 @@
 // Reading undici responses: bodies with a size cap, and headers that may repeat.
-import type { Dispatcher } from 'undici';
+import { discardBody, type DestroyableBody } from './discard-body.js';
 
-import { discardBody } from './discard-body.js';
+/** A response body: undici's `BodyReadable`, or any async iterable of chunks that can be dropped. */
+export type ResponseBody = AsyncIterable<Buffer> & DestroyableBody;
 
 /** A response body read up to a cap. */
 export interface CappedBody {
@@ -15,13 +16,13 @@ export interface CappedBody {
  * reports the truncation. `onBytes` follows the bytes received so far.
  */
 export async function readBodyCapped(
-  body: Dispatcher.ResponseData['body'],
+  body: ResponseBody,
   maxBytes: number,
   onBytes?: (totalBytes: number) => void,
 ): Promise<CappedBody> {
   const parts: Buffer[] = [];
   let totalBytes = 0;
-  for await (const part of body as AsyncIterable<Buffer>) {
+  for await (const part of body) {
     totalBytes += part.length;
     onBytes?.(totalBytes);
     if (totalBytes > maxBytes) {

@@ -11,6 +11,10 @@ import { OpenClawErrorBody } from './schema.js';
 /** Most of an error body read for the snippet; the rest is discarded. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
+/** Strings {@link encodeHeaderValue} leaves as they are: `!`..`~` without `%`. */
+const HEADER_SAFE = /^[\x21-\x24\x26-\x7e]*$/;
+const UTF8 = new TextEncoder();
+
 /**
  * Makes a string safe for an HTTP header value: UTF-8 bytes outside `!`..`~`, and `%` itself, become
  * `%XX` (uppercase hex). So a CJK session key is sent percent-encoded, space and control characters
@@ -18,8 +22,9 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * decode it: the encoded form is the stored session key. Plain ASCII keys pass unchanged.
  */
 export function encodeHeaderValue(value: string): string {
+  if (HEADER_SAFE.test(value)) return value; // the usual session key: nothing to encode
   let out = '';
-  for (const byte of new TextEncoder().encode(value)) {
+  for (const byte of UTF8.encode(value)) {
     out +=
       byte > 0x20 && byte < 0x7f && byte !== 0x25
         ? String.fromCharCode(byte)

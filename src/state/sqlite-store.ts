@@ -45,6 +45,14 @@ const DEFAULT_LOCK_WAIT_MS = 5_000;
 const ANSWERED_SESSIONS_CACHED = 10_000;
 
 /**
+ * SQLite's page cache, in KiB: SQLite's own default. better-sqlite3 builds SQLite with 16 MiB, which
+ * a long-running gateway fills as its dedupe keys and routes grow; the pages it would hold beyond
+ * this come from the OS's file cache at no measurable cost (the store alone at 50,000 messages over
+ * 10,000 conversations: 65-73 us of CPU per message either way).
+ */
+const PAGE_CACHE_KIB = 2_000;
+
+/**
  * The WAL is copied into the database file once it holds this many pages (about 40 MiB), on the
  * event loop inside a commit. Ten times SQLite's default: a page written many times between two
  * checkpoints is copied once, and the checkpoints' own fsyncs are ten times rarer; in the
@@ -91,6 +99,7 @@ export class SqliteStateStore implements StateStore {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
       this.#db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+      this.#db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       this.#db.pragma('foreign_keys = ON');
       migrate(this.#db);
     } catch (error) {

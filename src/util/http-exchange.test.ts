@@ -127,7 +127,7 @@ describe('exchange over loopback', () => {
     expect(requestsSeen).toBe(0);
   });
 
-  it('fails with AnswerCutError when the body breaks off, and with the transport error when no answer came', async () => {
+  it('fails with AnswerCutError when the answer breaks off, even after an informational one only, and with the transport error when no answer came', async () => {
     route = (req, res) => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('partial');
@@ -135,6 +135,12 @@ describe('exchange over loopback', () => {
     };
     const cut = await post('/cut').catch((caught: unknown) => caught);
     expect(cut).toBeInstanceOf(AnswerCutError);
+
+    route = (req, res) => {
+      res.writeEarlyHints({ link: '</a.css>; rel=preload' }, () => req.socket.destroy());
+    };
+    const cutAfterHints = await post('/hints-only').catch((caught: unknown) => caught);
+    expect(cutAfterHints).toBeInstanceOf(AnswerCutError);
 
     route = (req) => req.socket.destroy();
     const lost = await post('/lost').catch((caught: unknown) => caught);

@@ -36,8 +36,9 @@ const BODY_TOO_LONG = new Error('answer body longer than the cap');
 
 /**
  * Sends `request` and collects the answer. Fails with undici's error when no answer came (the
- * caller may judge it stale, `stale-connection.ts`), with {@link AnswerCutError} when the body broke
- * off, or with the deadline's or the signal's reason.
+ * caller may judge it stale, `stale-connection.ts`), with {@link AnswerCutError} when it broke off
+ * after an answer had begun (an informational one included), or with the deadline's or the
+ * signal's reason.
  */
 export function exchange(
   dispatcher: Dispatcher,
@@ -51,6 +52,8 @@ export function exchange(
     let abortReason: unknown;
     let isSettled = false;
     let statusCode = 0;
+    // Any answer, an informational one included, means the request reached the server.
+    let hasAnswer = false;
     let totalBytes = 0;
     const parts: Buffer[] = [];
     const abort = (reason: unknown): void => {
@@ -81,6 +84,7 @@ export function exchange(
         if (abortReason !== undefined) started.abort(toError(abortReason));
       },
       onResponseStart(_controller, code) {
+        hasAnswer = true;
         if (code < 200) return; // an informational answer; the real one follows
         statusCode = code;
       },
@@ -97,7 +101,7 @@ export function exchange(
         settle(() => resolve({ statusCode, bytes: Buffer.concat(parts), isTruncated: false }));
       },
       onResponseError(_controller, error) {
-        settle(() => reject(statusCode === 0 ? error : new AnswerCutError(error)));
+        settle(() => reject(hasAnswer ? new AnswerCutError(error) : error));
       },
     };
     try {

@@ -1,49 +1,25 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
 
-import { Agent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loopbackPerTest } from '../../test/helpers/loopback-http.js';
 
 import { AnswerCutError, exchange } from './http-exchange.js';
 
-type Route = (req: IncomingMessage, res: ServerResponse) => void;
-
 describe('exchange over loopback', () => {
-  let server: Server;
-  let origin: string;
-  let agent: Agent;
-  let route: Route;
-  let requestsSeen: number;
-  /** Requests whose connection has closed since (the agent may open a spare connection meanwhile). */
-  let requestsCut: number;
-
-  beforeEach(async () => {
-    requestsSeen = 0;
-    requestsCut = 0;
-    route = (_req, res) => res.end('{}');
-    server = createServer((req, res) => {
-      requestsSeen += 1;
-      req.socket.once('close', () => (requestsCut += 1));
-      route(req, res);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    agent = new Agent();
-  });
-
-  afterEach(async () => {
-    await agent.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const loopback = loopbackPerTest();
 
   const post = (
     path: string,
     options: { maxBytes?: number; timeoutMs?: number; signal?: AbortSignal } = {},
   ) =>
     exchange(
-      agent,
-      { origin, path, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' },
+      loopback.agent,
+      {
+        origin: loopback.server.origin,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      },
       { maxBytes: options.maxBytes ?? 1024, timeoutMs: options.timeoutMs ?? 2_000, ...options },
     );
 
@@ -54,7 +30,7 @@ describe('exchange over loopback', () => {
 
   it('sends the request and collects the status and the whole body', async () => {
     let received = '';
-    route = (req, res) => {
+    loopback.server.route = (req, res) => {
       req.setEncoding('utf8');
       req.on('data', (text: string) => (received += text));
       req.on('end', () => {
@@ -73,7 +49,7 @@ describe('exchange over loopback', () => {
   });
 
   it('reports the final status after an informational answer', async () => {
-    route = (_req, res) => {
+    loopback.server.route = (_req, res) => {
       res.writeEarlyHints({ link: '</a.css>; rel=preload' });
       res.writeHead(200).end('ok');
     };
@@ -85,7 +61,7 @@ describe('exchange over loopback', () => {
   });
 
   it('keeps at most maxBytes of a longer body, marks it truncated and drops the connection', async () => {
-    route = (_req, res) => {
+    loopback.server.route = (_req, res) => {
       res.writeHead(200);
       res.write(Buffer.alloc(600, 'a'));
       setTimeout(() => res.write(Buffer.alloc(600, 'b')), 20);
@@ -95,11 +71,11 @@ describe('exchange over loopback', () => {
 
     expect(answer.isTruncated).toBe(true);
     expect(answer.bytes.toString('utf8')).toBe('a'.repeat(600));
-    await eventually(() => requestsCut === 1);
+    await eventually(() => loopback.server.requestsCut === 1);
   });
 
   it('fails with a TimeoutError at the deadline and drops the request', async () => {
-    route = () => undefined; // never answers
+    loopback.server.route = () => undefined; // never answers
     const startedAtMs = Date.now();
 
     const error = await post('/silent', { timeoutMs: 100 }).catch((caught: unknown) => caught);
@@ -107,28 +83,28 @@ describe('exchange over loopback', () => {
     expect(error).toBeInstanceOf(DOMException);
     expect((error as DOMException).name).toBe('TimeoutError');
     expect(Date.now() - startedAtMs).toBeLessThan(1_500);
-    await eventually(() => requestsCut === 1);
+    await eventually(() => loopback.server.requestsCut === 1);
   });
 
   it("fails with the caller's reason when the signal aborts, and drops the request", async () => {
-    route = () => undefined;
+    loopback.server.route = () => undefined;
     const controller = new AbortController();
     const reason = new Error('turn stopped');
     setTimeout(() => controller.abort(reason), 50);
 
     await expect(post('/silent', { signal: controller.signal })).rejects.toBe(reason);
-    await eventually(() => requestsCut === 1);
+    await eventually(() => loopback.server.requestsCut === 1);
   });
 
   it('sends nothing for a signal already aborted', async () => {
     const reason = new Error('already stopped');
 
     await expect(post('/x', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
-    expect(requestsSeen).toBe(0);
+    expect(loopback.server.requestsSeen).toBe(0);
   });
 
   it('fails with AnswerCutError when the answer breaks off, even after an informational one only, and with the transport error when no answer came', async () => {
-    route = (req, res) => {
+    loopback.server.route = (req, res) => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('partial');
       setTimeout(() => req.socket.destroy(), 20);
@@ -136,13 +112,13 @@ describe('exchange over loopback', () => {
     const cut = await post('/cut').catch((caught: unknown) => caught);
     expect(cut).toBeInstanceOf(AnswerCutError);
 
-    route = (req, res) => {
+    loopback.server.route = (req, res) => {
       res.writeEarlyHints({ link: '</a.css>; rel=preload' }, () => req.socket.destroy());
     };
     const cutAfterHints = await post('/hints-only').catch((caught: unknown) => caught);
     expect(cutAfterHints).toBeInstanceOf(AnswerCutError);
 
-    route = (req) => req.socket.destroy();
+    loopback.server.route = (req) => req.socket.destroy();
     const lost = await post('/lost').catch((caught: unknown) => caught);
     expect(lost).not.toBeInstanceOf(AnswerCutError);
     expect((lost as { code?: unknown }).code).toBe('UND_ERR_SOCKET');
@@ -150,7 +126,7 @@ describe('exchange over loopback', () => {
 
   it('fails with the connect error when nothing listens', async () => {
     const error = await exchange(
-      agent,
+      loopback.agent,
       { origin: 'http://127.0.0.1:9', path: '/', method: 'GET' },
       { maxBytes: 10, timeoutMs: 2_000 },
     ).catch((caught: unknown) => caught);

@@ -1,39 +1,19 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
 
-import { Agent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loopbackPerTest } from '../../test/helpers/loopback-http.js';
 
 import { StreamedExchange } from './http-stream-exchange.js';
 
-type Route = (req: IncomingMessage, res: ServerResponse) => void;
-
 describe('StreamedExchange over loopback', () => {
-  let server: Server;
-  let origin: string;
-  let agent: Agent;
-  let route: Route;
-  let requestsSeen: number;
+  const loopback = loopbackPerTest();
 
-  beforeEach(async () => {
-    requestsSeen = 0;
-    route = (_req, res) => res.end();
-    server = createServer((req, res) => {
-      requestsSeen += 1;
-      route(req, res);
+  const send = (path = '/') =>
+    new StreamedExchange(loopback.agent, {
+      origin: loopback.server.origin,
+      path,
+      method: 'POST',
+      body: '{}',
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    agent = new Agent();
-  });
-
-  afterEach(async () => {
-    await agent.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-
-  const send = (path = '/') => new StreamedExchange(agent, { origin, path, method: 'POST', body: '{}' });
 
   const readAll = async (request: StreamedExchange): Promise<string> => {
     let text = '';
@@ -42,7 +22,7 @@ describe('StreamedExchange over loopback', () => {
   };
 
   it('gives the final head after an informational answer, then the body chunk by chunk', async () => {
-    route = (_req, res) => {
+    loopback.server.route = (_req, res) => {
       res.writeEarlyHints({ link: '</a.css>; rel=preload' });
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: one\n\n');
@@ -59,7 +39,7 @@ describe('StreamedExchange over loopback', () => {
   it('stops reading from the connection while the reader lags, and resumes when it reads', async () => {
     const totalBytes = 64 * 1024 * 1024;
     let flushedBytes = 0;
-    route = (_req, res) => {
+    loopback.server.route = (_req, res) => {
       res.writeHead(200);
       const piece = Buffer.alloc(64 * 1024, 'x');
       const writeMore = (): void => {
@@ -89,7 +69,7 @@ describe('StreamedExchange over loopback', () => {
   });
 
   it('hands over the chunks that arrived before the connection broke, then the error', async () => {
-    route = (req, res) => {
+    loopback.server.route = (req, res) => {
       res.writeHead(200, { 'content-length': '1000' });
       res.write('data: partial\n\n');
       setTimeout(() => req.socket.destroy(), 50);
@@ -103,14 +83,14 @@ describe('StreamedExchange over loopback', () => {
   });
 
   it('fails the head with the reason of an abort, and a read after it', async () => {
-    route = () => undefined; // never answers
+    loopback.server.route = () => undefined; // never answers
     const request = send();
     const reason = new Error('stopped');
     setTimeout(() => request.abort(reason), 30);
 
     await expect(request.head).rejects.toBe(reason);
     await expect(request.next()).rejects.toBe(reason);
-    expect(requestsSeen).toBe(1);
+    expect(loopback.server.requestsSeen).toBe(1);
   });
 
   it('sends nothing when aborted at once, and ignores an abort once the answer ended', async () => {
@@ -123,12 +103,12 @@ describe('StreamedExchange over loopback', () => {
     expect(await readAll(finished)).toBe('');
     finished.abort(new Error('too late'));
     expect(await finished.next()).toEqual({ done: true, value: undefined });
-    expect(requestsSeen).toBe(1);
+    expect(loopback.server.requestsSeen).toBe(1);
   });
 
   it('drops the rest of the body when a for-await loop over it stops early', async () => {
     const connection = { isClosed: false };
-    route = (req, res) => {
+    loopback.server.route = (req, res) => {
       req.socket.once('close', () => (connection.isClosed = true));
       res.writeHead(200);
       res.write('first');

@@ -251,9 +251,9 @@ export class OpenClawChatClient {
 
   async *#readStream(body: StreamedExchange, state: TurnState): AsyncGenerator<string, ChatTurnSummary> {
     const parser = new SseParser();
-    // After `[DONE]` the body is read to its end (normally at once) rather than left: leaving a
-    // response body early destroys it, which costs an AbortError with a stack trace per turn. A
-    // server that keeps the stream open after `[DONE]` is cut off after a short grace.
+    // After `[DONE]` the body is read to its end (normally at once) rather than left: leaving it
+    // early would abort the request and close a connection that can serve the next turn. A server
+    // that keeps the stream open after `[DONE]` is cut off after a short grace.
     let isDone = false;
     let graceTimer: NodeJS.Timeout | undefined;
     try {

@@ -305,6 +305,26 @@ describe('OpenClawChatClient', () => {
       expect(error.bodySnippet.length).toBeLessThanOrEqual(201);
     });
 
+    it('drops an error page longer than it reads, keeps the status, and the next turn still works', async () => {
+      fake.enqueueReplies({ kind: 'raw', status: 502, contentType: 'text/html', body: 'x'.repeat(200_000) });
+      const result = await runTurn(client);
+      expect(result.error).toBeInstanceOf(OpenClawHttpError);
+      expect(result.error).toMatchObject({ status: 502, retryable: true });
+      expect((await runTurn(client)).deltas.join('')).not.toBe('');
+    });
+
+    it('refuses a JSON answer over 16 MiB as oversized, and the next turn still works', async () => {
+      const body = JSON.stringify({
+        object: 'chat.completion',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'x'.repeat(17 * 1024 * 1024) } }],
+      });
+      fake.enqueueReplies({ kind: 'raw', status: 200, contentType: 'application/json', body });
+      const result = await runTurn(client);
+      expect(result.error).toBeInstanceOf(OpenClawTurnStreamError);
+      expect(result.error).toMatchObject({ kind: 'oversized' });
+      expect((await runTurn(client)).deltas.join('')).not.toBe('');
+    });
+
     it('honours Retry-After on 429', async () => {
       fake.enqueueReplies({
         kind: 'json',

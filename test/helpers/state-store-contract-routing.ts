@@ -94,9 +94,10 @@ export function describeRoutes(current: () => StateStore): void {
     expect((await store.route(CONVERSATION_KEY))?.webhookUrl).toBe(route().webhookUrl);
   });
 
-  it('replaces the webhook with a fresher one', async () => {
+  it('replaces the webhook with a fresher one, also after the older route was read', async () => {
     const store = current();
     await acceptId(store, entry('m1'), route());
+    expect(await store.route(CONVERSATION_KEY)).toEqual(route());
     const fresher = route({ webhookUrl: 'https://oapi.dingtalk.com/s2', webhookExpiresAtMs: T0 + 9_000_000 });
     await acceptId(store, entry('m2'), fresher);
     expect(await store.route(CONVERSATION_KEY)).toEqual(fresher);

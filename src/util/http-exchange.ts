@@ -1,7 +1,10 @@
-// One small HTTP request/answer through an undici dispatcher, with the answer's body collected in
-// memory. Lighter than `request()` plus reading its body: no stream, no async iterator and no abort
-// controller per call (the deadline and the caller's signal abort the request directly).
+// One small HTTP request/answer, its body collected in memory up to a cap: a StreamedExchange read
+// to its end, with a deadline and the caller's signal aborting the request directly (no abort
+// controller per call).
 import type { Dispatcher } from 'undici';
+
+import { readBodyCapped } from './http-body.js';
+import { StreamedExchange } from './http-stream-exchange.js';
 
 /** The answer of {@link exchange}: its body read up to the cap. */
 export interface CollectedAnswer {
@@ -21,8 +24,8 @@ export interface ExchangeOptions {
 }
 
 /**
- * The connection broke while the answer's body was arriving: the request had reached the server,
- * so it must not be sent again as if the connection had been stale.
+ * The connection broke while the answer was arriving: the request had reached the server, so it
+ * must not be sent again as if the connection had been stale.
  */
 export class AnswerCutError extends Error {
   constructor(cause: unknown) {
@@ -31,85 +34,41 @@ export class AnswerCutError extends Error {
   }
 }
 
-/** Why a truncated exchange was aborted; never seen by callers. */
-const BODY_TOO_LONG = new Error('answer body longer than the cap');
-
 /**
  * Sends `request` and collects the answer. Fails with undici's error when no answer came (the
  * caller may judge it stale, `stale-connection.ts`), with {@link AnswerCutError} when it broke off
  * after an answer had begun (an informational one included), or with the deadline's or the
  * signal's reason.
  */
-export function exchange(
+export async function exchange(
   dispatcher: Dispatcher,
   request: Dispatcher.DispatchOptions,
   options: ExchangeOptions,
 ): Promise<CollectedAnswer> {
   const { signal } = options;
-  if (signal?.aborted === true) return Promise.reject(toError(signal.reason));
-  return new Promise<CollectedAnswer>((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | undefined;
-    let abortReason: unknown;
-    let isSettled = false;
-    let statusCode = 0;
-    // Any answer, an informational one included, means the request reached the server.
-    let hasAnswer = false;
-    let totalBytes = 0;
-    const parts: Buffer[] = [];
-    const abort = (reason: unknown): void => {
-      if (abortReason !== undefined) return;
-      abortReason = reason;
-      controller?.abort(toError(reason));
-    };
-    const settle = (outcome: () => void): void => {
-      if (isSettled) return;
-      isSettled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      outcome();
-    };
-    const fail = (reason: unknown): void => {
-      abort(reason);
-      settle(() => reject(toError(reason)));
-    };
-    const onAbort = (): void => fail(signal?.reason);
-    const timer = setTimeout(() => {
-      fail(new DOMException(`timed out after ${options.timeoutMs} ms`, 'TimeoutError'));
-    }, options.timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
-
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(started) {
-        controller = started;
-        if (abortReason !== undefined) started.abort(toError(abortReason));
-      },
-      onResponseStart(_controller, code) {
-        hasAnswer = true;
-        if (code < 200) return; // an informational answer; the real one follows
-        statusCode = code;
-      },
-      onResponseData(_controller, chunk) {
-        totalBytes += chunk.length;
-        if (totalBytes > options.maxBytes) {
-          settle(() => resolve({ statusCode, bytes: Buffer.concat(parts), isTruncated: true }));
-          abort(BODY_TOO_LONG);
-          return;
-        }
-        parts.push(chunk);
-      },
-      onResponseEnd() {
-        settle(() => resolve({ statusCode, bytes: Buffer.concat(parts), isTruncated: false }));
-      },
-      onResponseError(_controller, error) {
-        settle(() => reject(hasAnswer ? new AnswerCutError(error) : error));
-      },
-    };
-    try {
-      dispatcher.dispatch(request, handler);
-    } catch (error) {
-      settle(() => reject(toError(error)));
-    }
-  });
+  if (signal?.aborted === true) throw toError(signal.reason);
+  const answer = new StreamedExchange(dispatcher, request);
+  let stopReason: Error | undefined;
+  const stop = (reason: unknown): void => {
+    stopReason ??= toError(reason);
+    answer.abort(stopReason);
+  };
+  const onAbort = (): void => stop(signal?.reason);
+  const timer = setTimeout(() => {
+    stop(new DOMException(`timed out after ${options.timeoutMs} ms`, 'TimeoutError'));
+  }, options.timeoutMs);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const { statusCode } = await answer.head;
+    const { bytes, isTruncated } = await readBodyCapped(answer, options.maxBytes);
+    return { statusCode, bytes, isTruncated };
+  } catch (error) {
+    if (stopReason !== undefined) throw stopReason;
+    throw answer.hasAnswerBegun ? new AnswerCutError(error) : error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 function toError(reason: unknown): Error {

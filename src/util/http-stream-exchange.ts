@@ -26,6 +26,7 @@ export class StreamedExchange implements AsyncIterableIterator<Buffer> {
   #controller: Dispatcher.DispatchController | undefined;
   #abortReason: Error | undefined;
   #isEnded = false;
+  #hasAnswerBegun = false;
   #error: Error | undefined;
   #reader: { resolve: (result: IteratorResult<Buffer>) => void; reject: (error: Error) => void } | undefined;
   #settleHead: { resolve: (head: StreamedAnswerHead) => void; reject: (error: Error) => void } | undefined;
@@ -39,6 +40,11 @@ export class StreamedExchange implements AsyncIterableIterator<Buffer> {
     } catch (error) {
       this.#fail(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** Some answer came, an informational one included: the request reached the server. */
+  get hasAnswerBegun(): boolean {
+    return this.#hasAnswerBegun;
   }
 
   /** Ends the request (a no-op once it is over); the head or the next read fails with `reason`. */
@@ -88,6 +94,7 @@ export class StreamedExchange implements AsyncIterableIterator<Buffer> {
         if (this.#abortReason !== undefined) controller.abort(this.#abortReason);
       },
       onResponseStart: (_controller, statusCode, headers) => {
+        this.#hasAnswerBegun = true;
         if (statusCode < 200) return; // an informational answer; the real one follows
         this.#settleHead?.resolve({ statusCode, headers });
         this.#settleHead = undefined;

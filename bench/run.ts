@@ -4,7 +4,7 @@
  * fake OpenClaw, on the same workloads. Prints markdown tables (summary with ratios, targets, scaling
  * curve, every run) and writes every figure as JSON under .tmp/bench/.
  *
- *   npm run bench                      full run (about half an hour on 2 cores)
+ *   npm run bench                      full run (about 5 minutes on 2 cores)
  *   npm run bench -- --only=gateway    one side only (also --only=sdk)
  *   npm run bench -- --filter=N=5,000  only the runs whose name contains this text
  *   npm run bench -- --no-tmpfs        skip the diagnostic runs with the gateway's state on /dev/shm

@@ -15,7 +15,7 @@ import ts from 'typescript';
 
 import type { FakeDingTalk } from '../test/fakes/fake-dingtalk.js';
 import { FAKE_OPENCLAW_TOKEN } from '../test/fakes/fake-openclaw.js';
-import { GATEWAY_START_COMMAND, REPO_ROOT } from '../test/helpers/gateway-process.js';
+import { GATEWAY_START_COMMAND, GATEWAY_START_ENV, REPO_ROOT } from '../test/helpers/gateway-process.js';
 
 /** Which system runs the workload. */
 export type TargetKind = 'gateway' | 'sdk';
@@ -105,9 +105,11 @@ export async function startGateway(options: TargetOptions): Promise<TargetProces
   const args = [...(options.nodeArgs ?? []), mainPath, '--config', configPath];
   const connectionsBefore = options.dingtalk.connections.length;
   const startedAt = performance.now();
+  // The environment of the Docker image (glibc's malloc thresholds); the SDK relay runs as users run
+  // it, with none.
   const child = spawn(options.nodePath ?? process.execPath, args, {
     cwd: workdir,
-    env: childEnv(),
+    env: { ...childEnv(), ...GATEWAY_START_ENV },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collectOutput(child);

@@ -9,7 +9,12 @@ import { parse } from 'yaml';
 import { ENV_KEYS } from '../../src/config/env-overlay.js';
 import { FakeDingTalk } from '../fakes/fake-dingtalk.js';
 import { FakeOpenClaw } from '../fakes/fake-openclaw.js';
-import { GATEWAY_START_COMMAND, GatewayProcess, REPO_ROOT } from '../helpers/gateway-process.js';
+import {
+  GATEWAY_START_COMMAND,
+  GATEWAY_START_ENV,
+  GatewayProcess,
+  REPO_ROOT,
+} from '../helpers/gateway-process.js';
 import { testConfig } from '../helpers/test-config.js';
 
 const run = promisify(execFile);
@@ -77,6 +82,20 @@ describe('Dockerfile', () => {
 
   it('starts with exactly the command the end-to-end tests run', () => {
     expect(JSON.parse(instruction('CMD')[0]!)).toEqual([...GATEWAY_START_COMMAND]);
+  });
+
+  it('sets the environment the end-to-end tests and the benchmark start the daemon with', () => {
+    const variables = new Map(
+      instruction('ENV')
+        .flatMap((line) => line.split(/\s+/))
+        .map((pair): [string, string] => [
+          pair.slice(0, pair.indexOf('=')),
+          pair.slice(pair.indexOf('=') + 1),
+        ]),
+    );
+    for (const [name, value] of Object.entries(GATEWAY_START_ENV)) expect(variables.get(name)).toBe(value);
+    // The malloc settings are glibc's: the image must not run on musl (Alpine), which ignores them.
+    expect(dockerfile).not.toMatch(/alpine/);
   });
 
   it('is multi-stage: the runtime copies only dist, production node_modules and package.json', () => {

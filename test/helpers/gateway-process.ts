@@ -15,6 +15,16 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
  */
 export const GATEWAY_START_COMMAND = ['node', 'dist/main.js'] as const;
 
+/**
+ * The environment the Docker image starts the daemon with besides its settings (the runtime stage's
+ * `ENV`, checked by test/docker/container.test.ts): glibc's malloc keeps its initial 128 KiB mmap and
+ * trim thresholds instead of raising them after the first large block is freed, so freed memory goes
+ * back to the system (BENCHMARKS.md, fix 34). The end-to-end tests and the benchmark use it too.
+ */
+export const GATEWAY_START_ENV = {
+  GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072',
+} as const;
+
 /** One JSON log line of the gateway. */
 export interface LogLine {
   readonly level: number;
@@ -52,7 +62,12 @@ function prepareWorkdir(options: GatewayRunOptions): { workdir: string; args: st
 }
 
 function childEnv(options: GatewayRunOptions): NodeJS.ProcessEnv {
-  return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...options.env };
+  return {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '/tmp',
+    ...GATEWAY_START_ENV,
+    ...options.env,
+  };
 }
 
 /** Runs the daemon to completion (check-config, config errors). */
